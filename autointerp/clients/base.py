@@ -1,0 +1,97 @@
+"""The client protocol, retry policy and the adapter for user-supplied `generate(prompt)` objects."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import json
+import re
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol, runtime_checkable
+
+import httpx
+
+from ..errors import LLMError
+
+RETRY_STATUS = {408, 409, 429, 500, 502, 503, 504}
+
+
+@runtime_checkable
+class LLMClient(Protocol):
+    name: str
+    model: str
+
+    async def complete(self, prompt: str, max_tokens: int = 512) -> str: ...
+
+
+async def post_with_retry(
+    send: Callable[[], Awaitable[httpx.Response]], retries: int = 3, backoff: float = 1.0
+) -> dict[str, Any]:
+    """Retry timeouts, rate limits and 5xx with exponential backoff; anything else fails at once."""
+    last = ""
+    for attempt in range(retries + 1):
+        try:
+            resp = await send()
+        except (httpx.TimeoutException, httpx.TransportError) as exc:
+            last = f"{type(exc).__name__}: {exc}"
+        else:
+            if resp.status_code < 300:
+                try:
+                    return resp.json()
+                except (json.JSONDecodeError, ValueError) as exc:
+                    raise LLMError(f"the LLM server answered with malformed JSON ({exc})") from exc
+            last = f"HTTP {resp.status_code}: {resp.text[:200]}"
+            if resp.status_code not in RETRY_STATUS:
+                raise LLMError(last)
+            wait = resp.headers.get("retry-after")
+            if wait and attempt < retries:
+                try:
+                    await asyncio.sleep(min(float(wait), 30.0))
+                    continue
+                except ValueError:
+                    pass
+        if attempt < retries:
+            await asyncio.sleep(backoff * 2**attempt)
+    raise LLMError(f"the LLM call failed after {retries + 1} attempts ({last})")
+
+
+async def call_generate(client: Any, prompt: str) -> Any:
+    """The documented custom client: `generate(prompt)`, sync or async."""
+    try:
+        out = client.generate(prompt)
+        if inspect.isawaitable(out):
+            out = await out
+    except LLMError:
+        raise
+    except Exception as exc:
+        raise LLMError(f"the custom LLM client raised {type(exc).__name__}: {exc}") from exc
+    return out
+
+
+async def complete_text(client: Any, prompt: str, max_tokens: int = 512) -> str:
+    if hasattr(client, "complete"):
+        return await client.complete(prompt, max_tokens=max_tokens)
+    if hasattr(client, "generate"):
+        out = await call_generate(client, prompt)
+        if isinstance(out, str):
+            return out
+        if isinstance(out, dict):
+            for key in ("text", "explanation", "content"):
+                if isinstance(out.get(key), str):
+                    return out[key]
+        raise LLMError(f"the custom client's generate() returned {type(out).__name__}, not text")
+    raise LLMError(f"{type(client).__name__} has neither complete() nor generate()")
+
+
+def parse_json_object(text: str) -> dict[str, Any]:
+    """First JSON object in a model's answer (models often wrap JSON in prose or code fences)."""
+    m = re.search(r"\{.*\}", text, re.S)
+    if not m:
+        raise LLMError(f"expected a JSON object in the LLM answer, got: {text[:120]!r}")
+    try:
+        obj = json.loads(m.group(0))
+    except json.JSONDecodeError as exc:
+        raise LLMError(f"the LLM answer is not valid JSON ({exc.msg}): {text[:120]!r}") from exc
+    if not isinstance(obj, dict):
+        raise LLMError("the LLM answer is not a JSON object")
+    return obj

@@ -1,0 +1,85 @@
+"""The one place that says which model, layer, site, k and corpus a workspace is built from."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+from dataclasses import asdict, dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+
+from .errors import InputError
+
+EMBEDDED_MODEL = "embedded:SmolLM2-135M-Instruct"
+EMBEDDED_CORPUS = "embedded:enwiki"
+SITES = ("layer_output", "mlp_output", "attention_output")
+NORMALISATIONS = ("cosine", "none")
+
+
+def user_cache_dir() -> Path:
+    """Converted models and other per-user artifacts; never inside the git tree."""
+    root = os.environ.get("AUTOINTERP_CACHE") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "autointerp"
+    )
+    return Path(root)
+
+
+def default_workspace_root() -> Path:
+    return Path(os.environ.get("AUTOINTERP_WORKSPACES", "workspaces"))
+
+
+@dataclass(frozen=True)
+class BuildConfig:
+    """Everything that changes a workspace's contents. Its hash names the workspace folder."""
+
+    model: str = EMBEDDED_MODEL
+    layer: int = 12
+    site: str = "layer_output"
+    k: int = 256
+    corpus: str = EMBEDDED_CORPUS
+    text_field: str = "text"
+    normalisation: str = "cosine"
+    seed: int = 0
+    window: int = 64
+    train_tokens: int = 100_000
+    val_tokens: int = 40_000
+    heldout_tokens: int = 25_000
+    kmeans_iters: int = 25
+    outlier_factor: float = 8.0
+    dtype: str = "auto"
+
+    def __post_init__(self) -> None:
+        if self.site not in SITES:
+            raise InputError(f"unknown site {self.site!r}; choose one of {', '.join(SITES)}")
+        if self.normalisation not in NORMALISATIONS:
+            raise InputError(f"unknown normalisation {self.normalisation!r}; choose one of {NORMALISATIONS}")
+        if self.k < 2:
+            raise InputError(f"k must be at least 2, got {self.k}")
+        if self.layer < 0:
+            raise InputError(f"layer must be >= 0, got {self.layer}")
+        if self.window < 4:
+            raise InputError(f"window must be at least 4 tokens, got {self.window}")
+        for name in ("train_tokens", "val_tokens", "heldout_tokens"):
+            if getattr(self, name) < self.window:
+                raise InputError(f"{name} must be at least one window ({self.window} tokens)")
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> BuildConfig:
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in names})
+
+    def with_(self, **changes: Any) -> BuildConfig:
+        return replace(self, **changes)
+
+    def fingerprint(self) -> str:
+        blob = json.dumps(self.to_dict(), sort_keys=True).encode()
+        return hashlib.sha256(blob).hexdigest()[:10]
+
+    def folder_name(self) -> str:
+        model = re.sub(r"[^A-Za-z0-9.-]+", "-", self.model.split("/")[-1].split(":")[-1]).strip("-")
+        return f"{model}-L{self.layer}-{self.site}-k{self.k}-{self.fingerprint()}"

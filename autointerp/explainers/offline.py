@@ -1,0 +1,121 @@
+"""The offline default explainer: finds the simplest feature rule that separates a cluster, no LLM needed."""
+
+from __future__ import annotations
+
+from collections import Counter
+from itertools import product
+
+from ..features import STRUCTURE, describe, token_features
+from .base import ClusterEvidence, ExplanationDraft, Rule, TokenEvidence
+
+CONTEXT_KINDS = ("prev:", "prevclass:", "prevshape:", "next:")
+PROMPT_VERSION = "offline-rules-1"
+
+
+def balanced_accuracy(rule: Rule, pos: list[TokenEvidence], neg_groups: list[list[TokenEvidence]]) -> float:
+    tpr = sum(rule.matches(t.features) for t in pos) / max(1, len(pos))
+    tnrs = [1 - sum(rule.matches(t.features) for t in g) / len(g) for g in neg_groups if g]
+    tnr = sum(tnrs) / len(tnrs) if tnrs else 1.0
+    return (tpr + tnr) / 2
+
+
+def _complexity(rule: Rule) -> int:
+    return sum(len(t) for t in rule.terms)
+
+
+def candidate_rules(members: list[TokenEvidence]) -> list[Rule]:
+    counts = Counter(f for t in members for f in t.features)
+    n = max(1, len(members))
+    frequent = [f for f, c in counts.most_common() if c / n >= 0.2]
+    frequent = [f for f in frequent if f != "position:body"]
+    rules = [Rule([frozenset([f])]) for f in frequent if not f.startswith("next:")]
+    toks = [f for f, _ in counts.most_common() if f.startswith("tok:")][:6]
+    for size in range(2, len(toks) + 1):
+        rules.append(Rule([frozenset([t]) for t in toks[:size]]))
+    heads = [f for f in frequent if not f.startswith(CONTEXT_KINDS)][:6]
+    contexts = [f for f in frequent if f.startswith(CONTEXT_KINDS)][:6]
+    for h, c in product(heads, contexts):
+        rules.append(Rule([frozenset([h, c])]))
+    return rules
+
+
+def token_set_category(words: list[str]) -> str:
+    """Name what most words of a token-set rule have in common, so the label is a category, not a list."""
+    feats = Counter()
+    for w in words:
+        f = token_features(" " + w if w and w[0].isalnum() else w, None, None, 5)
+        cats = {x for x in f if x.startswith(("class:", "shape:", "suffix:"))}
+        if any(x.split(":", 1)[1] in STRUCTURE for x in cats if x.startswith("shape:")):
+            cats.add("punct")
+        feats.update(cats)
+    for f, c in feats.most_common():
+        if c / len(words) >= 0.6 and f != "shape:lowercase":
+            return "Punctuation" if f == "punct" or f.split(":", 1)[1] in STRUCTURE else describe(f).split(" (")[0]
+    return "Words"
+
+
+def label_for(rule: Rule) -> str:
+    if all(len(t) == 1 and next(iter(t)).startswith("tok:") for t in rule.terms) and len(rule.terms) > 1:
+        words = [next(iter(t)).split(":", 1)[1] for t in rule.terms]
+        shown = ", ".join(repr(w) for w in words[:4] if w) or repr(words[0])
+        return f"{token_set_category(words)} such as {shown}"
+    (term,) = rule.terms if len(rule.terms) == 1 else (rule.terms[0],)
+    head = [f for f in term if not f.startswith(CONTEXT_KINDS)]
+    ctx = [f for f in term if f.startswith(CONTEXT_KINDS)]
+    parts = [describe(f) for f in head] + [describe(f) for f in ctx]
+    text = " ".join(parts) if head else "Tokens " + " ".join(parts)
+    if text.startswith("the token "):
+        text = "The word " + text[len("the token ") :]
+    return text[0].upper() + text[1:]
+
+
+class OfflineExplainer:
+    """Characterises a cluster by token identity, word class, character class, position and neighbours.
+
+    Candidate rules are ranked by balanced accuracy on the validation members (all distance bands)
+    against hard negatives from the nearest centroids and random tokens; ties go to the simpler rule.
+    """
+
+    name = "offline-rules"
+    prompt_version = PROMPT_VERSION
+
+    async def explain(self, evidence: ClusterEvidence) -> ExplanationDraft:
+        members = evidence.members
+        if not members:
+            return ExplanationDraft(
+                "Empty cluster (no validation tokens)",
+                self.name,
+                Rule([]),
+                {"flags": evidence.flags},
+                prompt_version=PROMPT_VERSION,
+            )
+        negs = [evidence.contrast, evidence.background]
+        best, best_score = None, -1.0
+        for rule in candidate_rules(members):
+            score = balanced_accuracy(rule, members, negs) - 0.005 * _complexity(rule)
+            if score > best_score:
+                best, best_score = rule, score
+        assert best is not None
+        label = label_for(best)
+        flags = list(evidence.flags)
+        if "single-token" in flags and not label.startswith("The word"):
+            top = evidence.top_tokens[0][0] if evidence.top_tokens else ""
+            label = f"{label} (mostly {top!r})"
+        band_match = [
+            round(sum(best.matches(t.features) for t in band) / len(band), 3) if band else None
+            for band in evidence.bands
+        ]
+        return ExplanationDraft(
+            explanation=label,
+            explainer=self.name,
+            rule=best,
+            evidence={
+                "rule": best.to_json(),
+                "validation_balanced_accuracy": round(balanced_accuracy(best, members, negs), 4),
+                "match_rate_by_band": band_match,
+                "top_tokens": evidence.top_tokens[:8],
+                "next_tokens": evidence.next_tokens[:5],
+                "flags": flags,
+            },
+            prompt_version=PROMPT_VERSION,
+        )

@@ -1,0 +1,42 @@
+"""Progress reporting that the CLI (tqdm) and the dashboard (st.progress) both plug into."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+
+class Progress(Protocol):
+    def __call__(self, stage: str, done: int, total: int) -> None: ...
+
+
+def silent(stage: str, done: int, total: int) -> None:
+    return None
+
+
+class TqdmProgress:
+    """One tqdm bar per stage, replaced when the stage changes."""
+
+    def __init__(self) -> None:
+        self.stage: str | None = None
+        self.bar = None
+        self.finished: set[str] = set()
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        from tqdm.auto import tqdm
+
+        if stage in self.finished:
+            return
+        if stage != self.stage:
+            if self.bar is not None:
+                self.bar.close()
+            self.stage = stage
+            self.bar = tqdm(total=total, desc=stage, unit="", dynamic_ncols=True)
+        assert self.bar is not None
+        self.bar.total = total
+        self.bar.n = done
+        self.bar.refresh()
+        if done >= total:
+            self.bar.close()
+            self.bar = None
+            self.stage = None
+            self.finished.add(stage)

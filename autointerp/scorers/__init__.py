@@ -1,0 +1,1 @@
+"""Scorers measure an explanation on held-out tokens; the measurement becomes the confidence."""

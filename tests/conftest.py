@@ -1,0 +1,106 @@
+"""Shared fixtures: a tiny random Llama (built from a config in milliseconds) and small corpora."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pytest
+import torch
+
+SENTENCES = [
+    "The cat sat on the mat.",
+    "A dog ran in the park, and the children laughed.",
+    "In 1969, the Apollo 11 mission landed on the Moon.",
+    "She quickly wrote three letters to her brother.",
+    "If it rains tomorrow, we will stay at home.",
+    "The history of science is largely a history of ideas.",
+    "Paris and London are large cities in Europe.",
+    "He was born in 1874 and died in 1952.",
+    "They have been working on the project since March.",
+    "Although the results were promising, more data is needed.",
+]
+
+
+def corpus_lines(n: int = 300, seed: int = 0) -> list[str]:
+    rng = random.Random(seed)
+    return [" ".join(rng.sample(SENTENCES, 3)) for _ in range(n)]
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
+
+    folder = tmp_path_factory.mktemp("tiny-llama")
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=400, special_tokens=["<|endoftext|>", "<pad>"], initial_alphabet=pre_tokenizers.ByteLevel.alphabet()
+    )
+    tok.train_from_iterator(SENTENCES * 20, trainer)
+    fast = PreTrainedTokenizerFast(tokenizer_object=tok, eos_token="<|endoftext|>", pad_token="<pad>")
+    fast.save_pretrained(folder)
+    torch.manual_seed(0)
+    cfg = LlamaConfig(
+        vocab_size=512,
+        hidden_size=64,
+        intermediate_size=128,
+        num_hidden_layers=4,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=128,
+        bos_token_id=0,
+        eos_token_id=0,
+        pad_token_id=1,
+        tie_word_embeddings=True,
+    )
+    LlamaForCausalLM(cfg).save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tiny_model_dir: Path):
+    from autointerp.models import load_model
+
+    return load_model(str(tiny_model_dir), device="cpu", dtype="float32")
+
+
+@pytest.fixture(scope="session")
+def tiny_corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("corpus") / "corpus.txt"
+    path.write_text("\n\n".join(corpus_lines()), encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="session")
+def tiny_config(tiny_model_dir: Path, tiny_corpus: Path):
+    from autointerp.config import BuildConfig
+
+    return BuildConfig(
+        model=str(tiny_model_dir),
+        layer=2,
+        k=8,
+        corpus=str(tiny_corpus),
+        window=32,
+        train_tokens=3000,
+        val_tokens=1500,
+        heldout_tokens=1200,
+        kmeans_iters=10,
+        dtype="float32",
+    )
+
+
+@pytest.fixture(scope="session")
+def tiny_workspace(tiny_config, tiny_model, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from autointerp.workspace import build_workspace
+
+    return build_workspace(tiny_config, tmp_path_factory.mktemp("ws"), model=tiny_model)
+
+
+@pytest.fixture()
+def tiny_interp(tiny_workspace: Path, tiny_model, tmp_path: Path):
+    from autointerp import KMeansAutoInterp
+
+    return KMeansAutoInterp.from_workspace(tiny_workspace, model=tiny_model, cache_dir=str(tmp_path / "cache"))

@@ -1,0 +1,33 @@
+import json
+
+from autointerp.cli import main
+
+
+def test_analyze_table_and_json(tiny_workspace, tiny_model, capsys):
+    n = len(tiny_model.tokenizer("The cat sat on the mat.", add_special_tokens=False)["input_ids"])
+    assert main(["analyze", "The cat sat on the mat.", "--workspace", str(tiny_workspace)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].split() == ["Pos", "Token", "C-ID", "Conf", "Act", "Explanation"]
+    assert len(out) == 2 + n  # header, rule, one line per token
+    assert main(["analyze", "The cat sat on the mat.", "--workspace", str(tiny_workspace), "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [r["position"] for r in rows] == list(range(n))
+
+
+def test_bad_input_exits_with_message_not_traceback(tiny_workspace, capsys):
+    assert main(["analyze", "   ", "--workspace", str(tiny_workspace)]) == 2
+    err = capsys.readouterr().err
+    assert err.splitlines()[-1].startswith("error:") and "empty" in err and "Traceback" not in err
+    assert main(["analyze", "x", "--workspace", "/nonexistent/ws"]) == 2
+    assert "not a built workspace" in capsys.readouterr().err
+
+
+def test_explain_resumes(tiny_workspace, capsys, tmp_path):
+    import shutil
+
+    tiny_workspace = shutil.copytree(tiny_workspace, tmp_path / "ws", ignore=shutil.ignore_patterns("explanations"))
+    assert main(["explain", "--workspace", str(tiny_workspace), "--ids", "0,1"]) == 0
+    first = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert main(["explain", "--workspace", str(tiny_workspace), "--ids", "0,1,2"]) == 0
+    second = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert first["generated"] == 2 and second == {"cached": 2, "generated": 1, "failed": 0}

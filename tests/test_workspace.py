@@ -1,0 +1,58 @@
+import json
+
+import pytest
+import torch
+
+from autointerp.errors import CorpusError, InputError, WorkspaceError
+from autointerp.workspace import Workspace, build_workspace, is_built, list_workspaces, workspace_path
+
+
+def test_workspace_contents_and_metadata(tiny_workspace, tiny_config):
+    ws = Workspace.open(tiny_workspace)
+    assert ws.config == tiny_config
+    assert ws.centroids.shape == (8, 64)
+    for key in ("model", "layer", "site", "k", "normalisation", "corpus", "seed", "sink_policy", "outlier_policy"):
+        assert key in ws.metadata
+    assert torch.allclose(ws.centroids.norm(dim=1), torch.ones(8), atol=1e-4)  # spherical
+    assert len(ws.val_index) >= tiny_config.val_tokens and len(ws.heldout_index) >= tiny_config.heldout_tokens
+    # every indexed token points at a real stored token
+    r = ws.val_index.records
+    assert (ws.val_windows[r.window, r.pos] == r.token).all()
+
+
+def test_unchanged_config_reuses_and_changed_config_never_mixes(tiny_workspace, tiny_config, tiny_model):
+    mtime = (tiny_workspace / "build.json").stat().st_mtime
+    again = build_workspace(tiny_config, tiny_workspace.parent, model=tiny_model)
+    assert again == tiny_workspace and (again / "build.json").stat().st_mtime == mtime
+    other = tiny_config.with_(k=6)
+    assert workspace_path(other, tiny_workspace.parent) != tiny_workspace
+    built = build_workspace(other, tiny_workspace.parent, model=tiny_model)
+    assert Workspace.open(built).centroids.shape[0] == 6
+    assert Workspace.open(tiny_workspace).centroids.shape[0] == 8
+    assert set(list_workspaces(tiny_workspace.parent)) >= {built, tiny_workspace}
+
+
+def test_failed_build_leaves_nothing(tiny_config, tiny_model, tmp_path):
+    bad = tiny_config.with_(corpus=str(tmp_path / "missing.txt"))
+    with pytest.raises(CorpusError):
+        build_workspace(bad, tmp_path / "ws", model=tiny_model)
+    assert not any((tmp_path / "ws").glob("*")) if (tmp_path / "ws").exists() else True
+    with pytest.raises(InputError, match="out of range"):
+        build_workspace(tiny_config.with_(layer=10), tmp_path / "ws", model=tiny_model)
+
+
+def test_damaged_workspace_is_reported(tiny_workspace, tmp_path):
+    import shutil
+
+    copy = tmp_path / "copy"
+    shutil.copytree(tiny_workspace, copy)
+    (copy / "centroids.pt").write_bytes(b"junk")
+    with pytest.raises(WorkspaceError, match="damaged"):
+        Workspace.open(copy)
+    with pytest.raises(WorkspaceError, match="not a built workspace"):
+        Workspace.open(tmp_path / "nothing")
+    b = json.loads((copy / "build.json").read_text())
+    (copy / "build.json").write_text(json.dumps({**b, "format_version": 0}))
+    with pytest.raises(WorkspaceError, match="another version"):
+        Workspace.open(copy)
+    assert is_built(copy)
