@@ -321,6 +321,54 @@ class KMeansAutoInterp:
             self.cache.set(expl)
         return expl
 
+    async def edit_explanation(self, centroid_id: int, text: str, llm_client: Any = None) -> CentroidExplanation:
+        """Save a human edit, marked as such, and rescore it on held-out data.
+
+        Offline, an edit is scored exactly when it reads as a rule (a category label, quoted tokens,
+        "after 'x'"); with an LLM client that can run detection, free text is scored too. Otherwise the
+        edit is kept and marked unscored: its confidence is 0, not a guess.
+        """
+        from .explainers.parse import rule_from_text
+
+        cid = self._check_id(centroid_id)
+        text = (text or "").strip()
+        if not text:
+            raise InputError("an explanation cannot be empty")
+        old = self.cache.get(cid)
+        rule = rule_from_text(text)
+        draft = ExplanationDraft(text, "human", rule, {"rule": rule.to_json() if rule else None})
+        try:
+            score = await self._score(draft, cid, llm_client)
+        except LLMError as exc:
+            score = ScoreResult("llm-detection", None, status="failed", detail=str(exc))
+        meta = {
+            **(old.metadata if old else {}),
+            **self.provenance(cid),
+            "explainer": "human",
+            "generation_method": "human",
+            "prompt_version": None,
+            "human_edited": True,
+            "status": "scored" if score.ok else ("unscored" if score.status != "insufficient-data" else score.status),
+            "score": score.to_dict(),
+            "previous_explanation": old.explanation if old else None,
+        }
+        meta["evidence"] = {**(meta.get("evidence") or {}), "rule": rule.to_json() if rule else None}
+        examples = old.top_k_examples if old else [e.text for e in self.get_top_k_validation_examples(cid)]
+        record = CentroidExplanation(cid, text, score.confidence, examples, metadata=meta)
+        self.cache.set(record)
+        return record
+
+    def accept_explanation(self, centroid_id: int) -> CentroidExplanation:
+        from .records import now_iso
+
+        cid = self._check_id(centroid_id)
+        e = self.cache.get(cid)
+        if e is None:
+            raise InputError(f"centroid {cid} has no cached explanation to accept")
+        e.metadata["accepted"] = now_iso()
+        self.cache.set(e)
+        return e
+
     # ------------------------------------------------------------------ sentences
     def tokenize(self, sentence: str) -> tuple[list[int], bool, int]:
         if not isinstance(sentence, str):

@@ -156,6 +156,9 @@ def build_workspace(
             ),
             "outliers_excluded": int((~keep).sum()),
             "train_tokens": int(x.shape[0]),
+            "median_centered_norm": (
+                float((x[keep] - center).norm(dim=1).median()) if center is not None else float(median)
+            ),
             "inertia": res.inertia,
             "iterations": res.iterations,
             "reseeded_empty_clusters": res.reseeded,

@@ -104,3 +104,23 @@ def tiny_interp(tiny_workspace: Path, tiny_model, tmp_path: Path):
     from autointerp import KMeansAutoInterp
 
     return KMeansAutoInterp.from_workspace(tiny_workspace, model=tiny_model, cache_dir=str(tmp_path / "cache"))
+
+
+@pytest.fixture(scope="session")
+def real_workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small workspace on the real embedded model and corpus (about 10 s once the model is converted)."""
+    from autointerp.config import BuildConfig
+    from autointerp.workspace import build_workspace
+
+    cfg = BuildConfig(layer=6, k=24, train_tokens=8000, val_tokens=4000, heldout_tokens=3000, kmeans_iters=15)
+    stages: list[str] = []
+    path = build_workspace(cfg, tmp_path_factory.mktemp("real"), progress=lambda s, d, t: stages.append(s))
+    assert {
+        "load model",
+        "read corpus",
+        "extract train activations",
+        "fit k-means",
+        "index val",
+        "index heldout",
+    } <= set(stages)
+    return path

@@ -5,26 +5,13 @@ import asyncio
 import pytest
 
 from autointerp import KMeansAutoInterp
-from autointerp.config import BuildConfig
-from autointerp.workspace import build_workspace
 
 SENTENCE = "The quick brown fox jumps over the lazy dog."
 
 
 @pytest.fixture(scope="module")
-def real_interp(tmp_path_factory):
-    cfg = BuildConfig(layer=6, k=24, train_tokens=8000, val_tokens=4000, heldout_tokens=3000, kmeans_iters=15)
-    stages = []
-    path = build_workspace(cfg, tmp_path_factory.mktemp("real"), progress=lambda s, d, t: stages.append(s))
-    assert {
-        "load model",
-        "read corpus",
-        "extract train activations",
-        "fit k-means",
-        "index val",
-        "index heldout",
-    } <= set(stages)
-    return KMeansAutoInterp.from_workspace(path)
+def real_interp(real_workspace):
+    return KMeansAutoInterp.from_workspace(real_workspace)
 
 
 def test_analyze_real_sentence(real_interp):

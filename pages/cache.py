@@ -1,0 +1,153 @@
+"""Cache review: every cached explanation, editable in place, with accept, regenerate, delete, export, import."""
+
+import asyncio
+
+import pandas as pd
+import streamlit as st
+
+from autointerp.cache_io import FORMATS, export_records, import_records
+from autointerp.errors import InputError
+
+interp = st.session_state["interp"]
+client = st.session_state.get("llm_client")
+st.title("Cache review")
+st.caption(
+    f"Explanations are stored as one JSON file per centroid in `{interp.cache.cache_dir}`; every write is "
+    "atomic. Edits are marked human-edited and rescored on held-out tokens."
+)
+
+records = interp.cache.all()
+if interp.cache.corrupt:
+    st.warning("Skipped corrupt cache files for centroids " + ", ".join(map(str, sorted(interp.cache.corrupt))))
+if not records:
+    st.info(
+        "The cache is empty. Analyse a sentence or open the centroid browser to generate explanations, "
+        "or import a file below."
+    )
+
+rows = []
+for e in records:
+    stale = interp.stale_reasons(e)
+    rows.append(
+        {
+            "centroid_id": e.centroid_id,
+            "explanation": e.explanation,
+            "confidence": round(e.confidence, 3),
+            "method": e.metadata.get("explainer", e.metadata.get("generation_method", "")),
+            "status": e.metadata.get("status", ""),
+            "stale": bool(stale),
+            "human_edited": bool(e.metadata.get("human_edited")),
+            "accepted": bool(e.metadata.get("accepted")),
+            "timestamp": e.timestamp,
+        }
+    )
+df = pd.DataFrame(
+    rows,
+    columns=[
+        "centroid_id",
+        "explanation",
+        "confidence",
+        "method",
+        "status",
+        "stale",
+        "human_edited",
+        "accepted",
+        "timestamp",
+    ],
+)
+
+if len(df):
+    f1, f2, f3, f4 = st.columns([2, 2, 2, 1])
+    query = f1.text_input("Search", key="q_text")
+    conf = f2.slider("Confidence", 0.0, 1.0, (0.0, 1.0), 0.05, key="q_conf")
+    methods = f3.multiselect("Method", sorted(df["method"].unique()), key="q_method")
+    stale_only = f4.checkbox("Stale only", key="q_stale")
+    view = df[df["confidence"].between(*conf)]
+    if query:
+        view = view[view["explanation"].str.contains(query, case=False, regex=False)]
+    if methods:
+        view = view[view["method"].isin(methods)]
+    if stale_only:
+        view = view[view["stale"]]
+
+    st.markdown("Edit the **explanation** column in place, then save.")
+    edited = st.data_editor(
+        view,
+        key="editor",
+        hide_index=True,
+        width="stretch",
+        disabled=[c for c in view.columns if c != "explanation"],
+        column_config={
+            "confidence": st.column_config.ProgressColumn("confidence", min_value=0.0, max_value=1.0, format="%.2f")
+        },
+    )
+    changed = [
+        (int(cid), str(new))
+        for cid, new, old in zip(edited["centroid_id"], edited["explanation"], view["explanation"], strict=True)
+        if new != old
+    ]
+    if st.button(f"Save {len(changed)} edit(s)", disabled=not changed, type="primary", key="save_edits"):
+        try:
+            for cid, text in changed:
+                rec = asyncio.run(interp.edit_explanation(cid, text, llm_client=client))
+                st.toast(f"Centroid {cid}: saved, confidence {rec.confidence:.2f} ({rec.metadata['status']})")
+        except InputError as exc:
+            st.error(str(exc))
+        else:
+            st.rerun()
+
+    st.markdown("**Act on one centroid**")
+    a1, a2, a3, a4 = st.columns([2, 1, 1, 1])
+    target = a1.selectbox("Centroid", list(view["centroid_id"]), key="act_id")
+    if a2.button("Accept", key="accept") and target is not None:
+        interp.accept_explanation(int(target))
+        st.rerun()
+    if a3.button("Regenerate", key="regenerate") and target is not None:
+        with st.spinner("Regenerating…"):
+            new = asyncio.run(interp.get_or_generate_explanation(int(target), llm_client=client, force_regenerate=True))
+        if new.metadata.get("status") == "failed":
+            st.error(f"Regeneration failed and nothing was saved: {new.metadata.get('error')}")
+        else:
+            st.rerun()
+    if a4.button("Delete", key="delete") and target is not None:
+        interp.cache.delete(int(target))
+        st.rerun()
+    if target is not None:
+        current = interp.cache.get(int(target))
+        new_text = st.text_input(
+            "Edit this explanation", value=current.explanation if current else "", key=f"edit_text_{target}"
+        )
+        if st.button("Save edit", key="save_one"):
+            try:
+                rec = asyncio.run(interp.edit_explanation(int(target), new_text, llm_client=client))
+            except InputError as exc:
+                st.error(str(exc))
+            else:
+                st.toast(f"Centroid {target}: saved, confidence {rec.confidence:.2f} ({rec.metadata['status']})")
+                st.rerun()
+
+st.divider()
+e1, e2 = st.columns(2)
+with e1:
+    st.markdown("**Export**")
+    fmt = st.radio("Format", FORMATS, horizontal=True, key="exp_fmt")
+    st.download_button(
+        f"Download {fmt.upper()}",
+        export_records(records, fmt).encode(),
+        f"explanations.{fmt}",
+        key="export",
+        disabled=not records,
+    )
+with e2:
+    st.markdown("**Import** (validated in full before anything is written)")
+    up = st.file_uploader("JSON, JSONL or CSV", type=list(FORMATS), key="import_file")
+    if up is not None and st.button("Import", key="do_import"):
+        fmt_in = up.name.rsplit(".", 1)[-1].lower()
+        try:
+            recs = import_records(up.getvalue().decode("utf-8", errors="strict"), fmt_in, interp.num_centroids)
+        except (InputError, UnicodeDecodeError) as exc:
+            st.error(f"Nothing was imported: {exc}")
+        else:
+            for r in recs:
+                interp.cache.set(r)
+            st.success(f"Imported {len(recs)} explanations.")

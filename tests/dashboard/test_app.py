@@ -1,0 +1,93 @@
+"""AppTest: every page and its main interactions, with no exception raised."""
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from autointerp import CentroidExplanationCache
+
+
+@pytest.fixture()
+def app_env(tiny_workspace, tmp_path, monkeypatch):
+    root = tmp_path / "workspaces"
+    shutil.copytree(tiny_workspace, root / tiny_workspace.name, ignore=shutil.ignore_patterns("explanations"))
+    monkeypatch.setenv("AUTOINTERP_WORKSPACES", str(root))
+    return root / tiny_workspace.name
+
+
+APP = str(Path(__file__).resolve().parents[2] / "app.py")
+
+
+def new_app() -> AppTest:
+    return AppTest.from_file(APP, default_timeout=120)
+
+
+def test_sentence_page_analyzes_and_selects_a_token(app_env):
+    at = new_app().run()
+    assert not at.exception
+    assert at.title[0].value == "Sentence analysis"
+    at.text_area(key="sentence").set_value("The cat sat on the mat.").run()
+    assert not at.exception
+    body = at.html[0].proto.body
+    assert body.count('class="ai-chip') >= 5 and "ai-tip" in body
+    assert at.dataframe[0].value.columns.tolist() == ["Pos", "Token", "C-ID", "Conf", "Act", "Explanation"]
+    assert "centroid" in at.code[0].value  # meta-interpretation cites centroids
+    at.pills(key="token_pick").set_value(at.pills(key="token_pick").options[1]).run()
+    assert not at.exception
+    assert any("Centroid" in m.value for m in at.markdown)
+    assert any('class="ai-ex"' in h.proto.body for h in at.html)
+
+
+def test_empty_sentence_shows_a_warning_not_a_crash(app_env):
+    at = new_app().run()
+    at.text_area(key="sentence").set_value("   ").run()
+    assert not at.exception
+    assert "empty" in at.warning[0].value
+
+
+def test_centroid_browser_selects_and_generates(app_env):
+    at = new_app().run()
+    at.switch_page("pages/centroids.py").run()
+    assert not at.exception
+    assert at.title[0].value == "Centroid browser"
+    fig = json.loads(at.get("plotly_chart")[0].proto.spec)
+    assert sum(len(t["x"]) for t in fig["data"]) == 8 + 1  # every centroid, plus the selection ring
+    at.selectbox(key="c_select").set_value(3).run()
+    assert not at.exception
+    at.button(key="regen").click().run()
+    assert not at.exception
+    assert CentroidExplanationCache(app_env / "explanations").has(3)
+    at.text_input(key="c_query").set_value("zzzz-no-match").run()
+    assert not at.exception and "No centroid matches" in at.warning[0].value
+
+
+def test_cache_page_edit_accept_delete_export(app_env):
+    at = new_app().run()  # analysing the default example fills the cache
+    at.switch_page("pages/cache.py").run()
+    assert not at.exception
+    cache = CentroidExplanationCache(app_env / "explanations")
+    cid = cache.ids()[0]
+    at.selectbox(key="act_id").set_value(cid).run()
+    at.text_input(key=f"edit_text_{cid}").set_value("Determiners and articles").run()
+    at.button(key="save_one").click().run()
+    assert not at.exception
+    rec = cache.get(cid)
+    assert rec.explanation == "Determiners and articles" and rec.metadata["human_edited"]
+    assert rec.metadata["score"]["method"] == "exact-rule"
+    at.button(key="accept").click().run()
+    assert cache.get(cid).metadata.get("accepted")
+    at.button(key="delete").click().run()
+    assert not at.exception and not cache.has(cid)
+
+
+def test_first_launch_builds_the_default_workspace(tiny_config, tmp_path, monkeypatch):
+    monkeypatch.setenv("AUTOINTERP_WORKSPACES", str(tmp_path / "fresh"))
+    overrides = {k: v for k, v in tiny_config.to_dict().items()}
+    monkeypatch.setenv("AUTOINTERP_DEFAULT_BUILD", json.dumps(overrides))
+    at = new_app().run()
+    assert not at.exception
+    assert any(p.is_dir() for p in (tmp_path / "fresh").iterdir())
+    assert at.title[0].value == "Sentence analysis"
