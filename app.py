@@ -56,15 +56,23 @@ def first_launch() -> None:
     st.rerun()
 
 
-def sidebar_explainer() -> object | None:
+def sidebar_explainer(interp) -> object | None:
     """The LLM client for this session. Keys come from the environment or this field, never from disk."""
     choice = st.sidebar.selectbox(
         "Explainer",
-        ["Offline (no LLM)", "OpenAI-compatible", "Anthropic"],
+        ["Offline (no LLM)", "Local model (label choice)", "OpenAI-compatible", "Anthropic"],
         key="explainer_choice",
         help="Offline explanations are exact rules scored on held-out tokens. LLM explanations are free text "
         "scored by detection through the same LLM.",
     )
+    if choice == "Local model (label choice)":
+        from autointerp.explainers.local_lm import LocalLabelChooser
+
+        st.sidebar.caption(
+            "The workspace's own model ranks candidate labels by calibrated log-probability; "
+            "the chosen label is still scored exactly on held-out tokens."
+        )
+        return LocalLabelChooser(interp.model)
     if choice == "OpenAI-compatible":
         from autointerp.clients import OpenAICompatibleClient
 
@@ -101,7 +109,7 @@ st.sidebar.markdown(
     f"**k** {interp.num_centroids} · **norm** {cfg.normalisation}  \n**Corpus** `{cfg.corpus.split(':')[-1]}`"
 )
 st.session_state["interp"] = interp
-st.session_state["llm_client"] = sidebar_explainer()
+st.session_state["llm_client"] = sidebar_explainer(interp)
 st.sidebar.caption(ws.attribution)
 st.sidebar.caption(f"Workspaces folder: `{default_workspace_root()}`")
 

@@ -94,11 +94,15 @@ async def explain_all(interp: Any, ids: list[int], force: bool, concurrency: int
     return counts
 
 
-def make_client(a: argparse.Namespace) -> Any:
+def make_client(a: argparse.Namespace, interp: Any) -> Any:
     if getattr(a, "llm", "offline") == "openai":
         from .clients.openai_compat import OpenAICompatibleClient
 
         return OpenAICompatibleClient(a.llm_model, base_url=a.base_url)
+    if getattr(a, "llm", "offline") == "local":
+        from .explainers.local_lm import LocalLabelChooser
+
+        return LocalLabelChooser(interp.model)
     if getattr(a, "llm", "offline") == "anthropic":
         from .clients.anthropic import AnthropicClient
 
@@ -117,9 +121,15 @@ def main(argv: list[str] | None = None) -> int:
         if name != "explain":
             p.add_argument("sentence")
         p.add_argument("--workspace", help="a built workspace folder (default: build/reuse from the flags)")
-        p.add_argument("--llm", choices=("offline", "openai", "anthropic"), default="offline")
-        p.add_argument("--llm-model", default="gpt-4o-mini")
-        p.add_argument("--base-url", default="https://api.openai.com/v1")
+        p.add_argument(
+            "--llm",
+            choices=("offline", "local", "openai", "anthropic"),
+            default="offline",
+            help="offline rules (default); local: the workspace model picks among candidate labels; "
+            "openai: any OpenAI-compatible server (key from OPENAI_API_KEY); anthropic (ANTHROPIC_API_KEY)",
+        )
+        p.add_argument("--llm-model", default="gpt-4o-mini", help="model name for openai/anthropic")
+        p.add_argument("--base-url", default="https://api.openai.com/v1", help="OpenAI-compatible base URL")
         _add_build_flags(p)
         if name == "analyze":
             p.add_argument("--json", action="store_true", help="print the rows as JSON")
@@ -140,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
         from .interp import KMeansAutoInterp
 
         interp = KMeansAutoInterp.from_workspace(resolve_workspace(a))
-        client = make_client(a)
+        client = make_client(a, interp)
         if a.cmd == "analyze":
             analysis = asyncio.run(interp.analyze(a.sentence, llm_client=client))
             if analysis.notice:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import random
 from pathlib import Path
 
@@ -124,3 +125,73 @@ def real_workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "index heldout",
     } <= set(stages)
     return path
+
+
+class ScriptedLLMServer:
+    """A real HTTP server on loopback that speaks the OpenAI chat and Anthropic Messages APIs.
+
+    `handler(prompt) -> (status, body_text, delay_s)` decides each answer; calls are recorded.
+    """
+
+    def __init__(self, handler):
+        import http.server
+        import json
+        import threading
+        import time
+
+        self.handler = handler
+        self.calls: list[dict] = []
+        outer = self
+
+        class H(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                return None
+
+            def do_POST(self):
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                prompt = body["messages"][-1]["content"]
+                outer.calls.append({"path": self.path, "body": body, "headers": dict(self.headers)})
+                status, text, delay = outer.handler(prompt)
+                if delay:
+                    time.sleep(delay)
+                if self.path.endswith("/messages"):
+                    payload = {"content": [{"type": "text", "text": text}]}
+                else:
+                    payload = {"choices": [{"message": {"role": "assistant", "content": text}}]}
+                raw = text.encode() if status == 299 else json.dumps(payload).encode()
+                self.send_response(200 if status == 299 else status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(raw)))
+                self.end_headers()
+                with contextlib.suppress(OSError):
+                    self.wfile.write(raw)
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+        self.httpd.daemon_threads = True
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture()
+def llm_server():
+    servers: list[ScriptedLLMServer] = []
+
+    def start(handler) -> ScriptedLLMServer:
+        s = ScriptedLLMServer(handler)
+        servers.append(s)
+        return s
+
+    yield start
+    for s in servers:
+        s.close()
+
+
+def pytest_collection_modifyitems(config, items):
+    """Run the Playwright tests last: its sync API keeps an event loop running on the main thread for the
+    rest of the session, which breaks asyncio.run() in any test that comes after it."""
+    items.sort(key=lambda item: "test_browser" in item.nodeid)

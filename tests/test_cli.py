@@ -31,3 +31,17 @@ def test_explain_resumes(tiny_workspace, capsys, tmp_path):
     assert main(["explain", "--workspace", str(tiny_workspace), "--ids", "0,1,2"]) == 0
     second = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert first["generated"] == 2 and second == {"cached": 2, "generated": 1, "failed": 0}
+
+
+def test_explain_with_the_local_model_and_an_openai_server(tiny_workspace, capsys, tmp_path, llm_server):
+    import shutil
+
+    ws = shutil.copytree(tiny_workspace, tmp_path / "ws", ignore=shutil.ignore_patterns("explanations"))
+    assert main(["explain", "--workspace", str(ws), "--ids", "0", "--llm", "local"]) == 0
+    assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["generated"] == 1
+    rec = json.loads((ws / "explanations" / "centroid_0.json").read_text())
+    assert rec["metadata"]["explainer"] == "local-lm-choice"
+    srv = llm_server(lambda p: (500, "down", 0))
+    code = main(["explain", "--workspace", str(ws), "--ids", "1", "--llm", "openai", "--base-url", f"{srv.url}/v1"])
+    assert code == 0 and json.loads(capsys.readouterr().out.strip().splitlines()[-1])["failed"] == 1
+    assert not (ws / "explanations" / "centroid_1.json").exists()

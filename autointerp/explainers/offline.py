@@ -79,9 +79,18 @@ class OfflineExplainer:
     name = "offline-rules"
     prompt_version = PROMPT_VERSION
 
+    def ranked_rules(self, evidence: ClusterEvidence, n: int = 5) -> list[tuple[Rule, float]]:
+        """Candidate rules, best first, by validation balanced accuracy with a small simplicity prior."""
+        negs = [evidence.contrast, evidence.background]
+        scored = [
+            (rule, balanced_accuracy(rule, evidence.members, negs) - 0.005 * _complexity(rule))
+            for rule in candidate_rules(evidence.members)
+        ]
+        scored.sort(key=lambda t: -t[1])
+        return scored[:n]
+
     async def explain(self, evidence: ClusterEvidence) -> ExplanationDraft:
-        members = evidence.members
-        if not members:
+        if not evidence.members:
             return ExplanationDraft(
                 "Empty cluster (no validation tokens)",
                 self.name,
@@ -89,33 +98,42 @@ class OfflineExplainer:
                 {"flags": evidence.flags},
                 prompt_version=PROMPT_VERSION,
             )
+        return self.draft(evidence, self.ranked_rules(evidence, 1)[0][0])
+
+    def draft(
+        self,
+        evidence: ClusterEvidence,
+        best: Rule,
+        explainer: str | None = None,
+        model: str | None = None,
+        extra: dict | None = None,
+    ) -> ExplanationDraft:
         negs = [evidence.contrast, evidence.background]
-        best, best_score = None, -1.0
-        for rule in candidate_rules(members):
-            score = balanced_accuracy(rule, members, negs) - 0.005 * _complexity(rule)
-            if score > best_score:
-                best, best_score = rule, score
-        assert best is not None
         label = label_for(best)
         flags = list(evidence.flags)
-        if "single-token" in flags and not label.startswith("The word"):
-            top = evidence.top_tokens[0][0] if evidence.top_tokens else ""
-            label = f"{label} (mostly {top!r})"
+        if "single-token" in flags and not label.startswith("The word") and evidence.top_tokens:
+            top = evidence.top_tokens[0][0]
+            if label.startswith("Tokens "):  # context-only rule: name the word and what separates it
+                label = f"The word {top.strip()!r} {label[len('Tokens ') :]}"
+            else:
+                label = f"{label} (mostly {top!r})"
         band_match = [
             round(sum(best.matches(t.features) for t in band) / len(band), 3) if band else None
             for band in evidence.bands
         ]
         return ExplanationDraft(
             explanation=label,
-            explainer=self.name,
+            explainer=explainer or self.name,
+            model=model,
             rule=best,
             evidence={
                 "rule": best.to_json(),
-                "validation_balanced_accuracy": round(balanced_accuracy(best, members, negs), 4),
+                "validation_balanced_accuracy": round(balanced_accuracy(best, evidence.members, negs), 4),
                 "match_rate_by_band": band_match,
                 "top_tokens": evidence.top_tokens[:8],
                 "next_tokens": evidence.next_tokens[:5],
                 "flags": flags,
+                **(extra or {}),
             },
-            prompt_version=PROMPT_VERSION,
+            prompt_version=self.prompt_version,
         )

@@ -41,6 +41,16 @@ def test_sentence_page_analyzes_and_selects_a_token(app_env):
     assert any('class="ai-ex"' in h.proto.body for h in at.html)
 
 
+def test_local_model_explainer_from_the_sidebar(app_env):
+    at = new_app().run()
+    at.selectbox(key="explainer_choice").set_value("Local model (label choice)").run()
+    assert not at.exception
+    at.text_area(key="sentence").set_value("A dog ran in the park.").run()
+    assert not at.exception
+    recs = CentroidExplanationCache(app_env / "explanations").all()
+    assert recs and {r.metadata["explainer"] for r in recs} <= {"local-lm-choice", "offline-rules"}
+
+
 def test_empty_sentence_shows_a_warning_not_a_crash(app_env):
     at = new_app().run()
     at.text_area(key="sentence").set_value("   ").run()

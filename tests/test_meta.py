@@ -1,0 +1,45 @@
+import asyncio
+import json
+
+from autointerp.clients import OpenAICompatibleClient
+from autointerp.meta import LOW, grounded_facts, interpret
+
+
+def analysis(interp, text="The cat sat on the mat. If it rains, we stay."):
+    return asyncio.run(interp.analyze(text))
+
+
+def test_offline_meta_cites_every_centroid_and_hedges_low_confidence(tiny_interp):
+    a = analysis(tiny_interp)
+    text = asyncio.run(interp_offline(a))
+    facts = grounded_facts(a)
+    for f in facts:
+        assert f"centroid {f['centroid_id']}" in text
+        assert f"{f['confidence']:.2f}" in text
+    low = [f for f in facts if f["confidence"] < LOW]
+    if low:
+        assert "UNCERTAIN" in text
+        section = text.split("UNCERTAIN", 1)[1]
+        assert all(f"centroid {f['centroid_id']}" in section for f in low)
+
+
+async def interp_offline(a):
+    return await interpret(a, None)
+
+
+def test_llm_meta_gets_the_grounded_facts(tiny_interp, llm_server):
+    srv = llm_server(lambda p: (200, "The model groups punctuation (centroid 1, 0.90).", 0))
+    client = OpenAICompatibleClient("m", base_url=f"{srv.url}/v1", backoff=0.01)
+    a = analysis(tiny_interp)
+    out = asyncio.run(interpret(a, client))
+    assert out == "The model groups punctuation (centroid 1, 0.90)."
+    prompt = srv.calls[-1]["body"]["messages"][0]["content"]
+    facts = json.loads(prompt.split("FACTS (JSON):\n", 1)[1])
+    assert {f["centroid_id"] for f in facts} == {r["centroid_id"] for r in a.rows}
+
+
+def test_failing_llm_falls_back_to_the_offline_summary(tiny_interp, llm_server):
+    srv = llm_server(lambda p: (503, "busy", 0))
+    client = OpenAICompatibleClient("m", base_url=f"{srv.url}/v1", backoff=0.01, retries=1)
+    out = asyncio.run(interpret(analysis(tiny_interp), client))
+    assert "offline" in out and "centroid" in out
