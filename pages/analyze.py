@@ -46,6 +46,13 @@ analysis = st.session_state["analysis"]
 rows = analysis.rows
 if analysis.notice:
     st.warning(analysis.notice)
+failed = [e for e in analysis.explanations.values() if e.metadata.get("status") == "failed"]
+if failed:
+    st.warning(
+        f"The LLM failed for {len(failed)} centroid(s), which are shown unexplained and were not cached: "
+        f"{failed[0].metadata.get('error', '')}. Check the explainer settings in the sidebar, or switch to "
+        "the offline explainer."
+    )
 
 st.caption(
     "Each chip is a token coloured by its centroid. Hover for details; dashed chips have low measured "

