@@ -35,11 +35,11 @@ def visible(tok: str) -> str:
 
 CHIP_CSS = """
 <style>
-[data-testid="stHtml"]{overflow:visible !important}
+[data-testid="stElementContainer"]:has(.ai-chips),[data-testid="stHtml"]:has(.ai-chips){position:relative;z-index:50;overflow:visible}
 .ai-chips{line-height:2.3;font-family:ui-monospace,SFMono-Regular,Menlo,monospace;font-size:15px}
 .ai-chip{position:relative;display:inline-block;padding:1px 4px;margin:1px;border-radius:4px;
   border:1px solid rgba(0,0,0,.15);cursor:default;color:#111;white-space:pre}
-.ai-chip.low{border-style:dashed;opacity:.65}
+.ai-chip.low{border:1px dashed #555;color:#555}
 .ai-chip.trivial{background-image:repeating-linear-gradient(45deg,rgba(0,0,0,.06) 0 4px,transparent 4px 8px)}
 .ai-chip .ai-tip{visibility:hidden;opacity:0;position:absolute;z-index:10;left:0;top:120%;min-width:260px;
   max-width:360px;white-space:normal;background:#1f2430;color:#f5f5f5;padding:8px 10px;border-radius:6px;

@@ -43,3 +43,28 @@ def test_failing_llm_falls_back_to_the_offline_summary(tiny_interp, llm_server):
     client = OpenAICompatibleClient("m", base_url=f"{srv.url}/v1", backoff=0.01, retries=1)
     out = asyncio.run(interpret(analysis(tiny_interp), client))
     assert "offline" in out and "centroid" in out
+
+
+def test_groups_follow_word_and_character_class():
+    from types import SimpleNamespace
+
+    from autointerp import CentroidExplanation
+
+    def row(i, tok, cid, conf):
+        return {
+            "position": i,
+            "token_str": tok,
+            "centroid_id": cid,
+            "explanation": f"e{cid}",
+            "confidence": conf,
+            "activation": 0.5,
+            "flags": [],
+        }
+
+    rows = [row(0, "The", 1, 0.9), row(1, " cat", 2, 0.8), row(2, " over", 3, 0.9), row(3, ".", 4, 0.9)]
+    exps = {
+        3: CentroidExplanation(3, "e3", 0.9, [], metadata={"evidence": {"rule": [["tok:over"], ["tok:under"]]}}),
+        4: CentroidExplanation(4, "e4", 0.9, [], metadata={"evidence": {"rule": [["shape:sentence_end"]]}}),
+    }
+    facts = {f["centroid_id"]: f["group"] for f in grounded_facts(SimpleNamespace(rows=rows, explanations=exps))}
+    assert facts == {1: "function", 2: "content", 3: "function", 4: "structure"}

@@ -9,7 +9,7 @@ from ..features import STRUCTURE, describe, token_features
 from .base import ClusterEvidence, ExplanationDraft, Rule, TokenEvidence
 
 CONTEXT_KINDS = ("prev:", "prevclass:", "prevshape:", "next:")
-PROMPT_VERSION = "offline-rules-1"
+PROMPT_VERSION = "offline-rules-2"
 
 
 def balanced_accuracy(rule: Rule, pos: list[TokenEvidence], neg_groups: list[list[TokenEvidence]]) -> float:
@@ -21,6 +21,11 @@ def balanced_accuracy(rule: Rule, pos: list[TokenEvidence], neg_groups: list[lis
 
 def _complexity(rule: Rule) -> int:
     return sum(len(t) for t in rule.terms)
+
+
+def _lexical(rule: Rule) -> int:
+    """On a tie, a category ("Sentence-final punctuation") beats naming the token ("The word '.'")."""
+    return int(any(f.startswith("tok:") for t in rule.terms for f in t))
 
 
 def candidate_rules(members: list[TokenEvidence]) -> list[Rule]:
@@ -83,7 +88,7 @@ class OfflineExplainer:
         """Candidate rules, best first, by validation balanced accuracy with a small simplicity prior."""
         negs = [evidence.contrast, evidence.background]
         scored = [
-            (rule, balanced_accuracy(rule, evidence.members, negs) - 0.005 * _complexity(rule))
+            (rule, balanced_accuracy(rule, evidence.members, negs) - 0.005 * _complexity(rule) - 0.001 * _lexical(rule))
             for rule in candidate_rules(evidence.members)
         ]
         scored.sort(key=lambda t: -t[1])

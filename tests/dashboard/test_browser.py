@@ -124,6 +124,7 @@ def test_analyze_hover_tooltip_and_click_through(server, page):
     page.wait_for_function("el => getComputedStyle(el).visibility === 'visible'", arg=tip.element_handle())
     text = tip.inner_text()
     assert "centroid" in text and "confidence" in text and "margin" in text and "explanation" in text
+    page.wait_for_timeout(300)  # let the fade-in finish before the screenshot
     shot(page, "sentence-analysis")
     no_exception(page)
     page.get_by_text("3: ·fox", exact=True).click()
