@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from .activations import iter_activations
+from .activations import iter_activations, model_device
 from .cache import atomic_write_text
 from .centroids_io import load_kmeans_centroids, save_kmeans_centroids
 from .config import BuildConfig, default_workspace_root
@@ -61,8 +61,10 @@ def index_split(
     parts = []
     total = windows.n_tokens
     done = 0
+    dev = model_device(model)
+    centroids = centroids.to(dev)
     for batch in iter_activations(model, windows.windows, cfg.layer, cfg.site, sink):
-        x = normalise(batch.acts, center, cfg.normalisation)
+        x = normalise(batch.acts.to(dev), center, cfg.normalisation)
         near = nearest_two(x, centroids)
         parts.append(
             TokenRecords.from_batch(near, batch.window_ids, batch.positions, batch.token_ids, batch.acts.norm(dim=1))
@@ -119,14 +121,15 @@ def build_workspace(
     center = x[keep].mean(0) if config.normalisation == "cosine" else None
     xs = normalise(x[keep], center, config.normalisation)
     k = min(config.k, xs.shape[0])
-    res = fit_kmeans(
-        xs,
+    res = fit_kmeans(  # same code path on CPU and GPU: the fit runs where the model lives
+        xs.to(model_device(model)),
         k,
         iters=config.kmeans_iters,
         seed=config.seed,
         spherical=config.normalisation == "cosine",
         progress=lambda i, n: progress("fit k-means", i, n),
     )
+    res.centroids = res.centroids.cpu()
     progress("fit k-means", config.kmeans_iters, config.kmeans_iters)
     del xs
     times["kmeans_s"] = time.perf_counter() - t
