@@ -116,6 +116,13 @@ def main(argv: list[str] | None = None) -> int:
     b = sub.add_parser("build", help="build (or reuse) a workspace")
     _add_build_flags(b)
     b.add_argument("--force", action="store_true", help="rebuild even if the workspace exists")
+    b.add_argument(
+        "--backend",
+        choices=("local", "ray"),
+        default="local",
+        help="ray: shard extraction and k-means across Ray workers (pip install -r requirements-ray.txt)",
+    )
+    b.add_argument("--workers", type=int, default=2, help="Ray workers (with --backend ray)")
     for name in ("analyze", "meta", "explain"):
         p = sub.add_parser(name)
         if name != "explain":
@@ -144,7 +151,9 @@ def main(argv: list[str] | None = None) -> int:
             from .progress import TqdmProgress
             from .workspace import build_workspace
 
-            path = build_workspace(config_from_args(a), a.out, progress=TqdmProgress(), force=a.force)
+            path = build_workspace(
+                config_from_args(a), a.out, progress=TqdmProgress(), force=a.force, backend=a.backend, workers=a.workers
+            )
             print(path)
             return 0
         from .interp import KMeansAutoInterp

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 import torch
 
@@ -99,6 +100,66 @@ class KMeansResult:
     reseeded: int
 
 
+@dataclass
+class ShardStats:
+    """Sufficient statistics of one Lloyd step on one shard; shards reduce by addition."""
+
+    sums: torch.Tensor  # (k, d)
+    counts: torch.Tensor  # (k,)
+    changed: int
+    inertia: float
+    worst_d2: torch.Tensor  # (m,) the shard's largest squared distances, for empty-cluster repair
+    worst_x: torch.Tensor  # (m, d) the matching points
+
+
+class Shards(Protocol):
+    """Where the points live: one tensor in this process, or many Ray actors."""
+
+    def size(self) -> int: ...
+
+    def rows(self, index: torch.Tensor) -> torch.Tensor: ...
+
+    def step(self, centroids: torch.Tensor, n_worst: int) -> list[ShardStats]: ...
+
+    def labels(self, centroids: torch.Tensor) -> tuple[torch.Tensor, float]: ...
+
+
+def shard_step(
+    x: torch.Tensor, labels: torch.Tensor, centroids: torch.Tensor, n_worst: int
+) -> tuple[ShardStats, torch.Tensor]:
+    """One Lloyd assignment on a shard; returns its statistics and its new labels."""
+    k = centroids.shape[0]
+    new_labels, d2 = assign(x, centroids)
+    changed = int((new_labels != labels).sum())
+    sums = torch.zeros_like(centroids).index_add_(0, new_labels, x)
+    counts = torch.bincount(new_labels, minlength=k)
+    m = min(n_worst, len(d2))
+    worst = torch.topk(d2, k=m).indices
+    return ShardStats(sums, counts, changed, float(d2.sum()), d2[worst], x[worst]), new_labels
+
+
+class LocalShards:
+    """All points in one tensor (CPU or GPU)."""
+
+    def __init__(self, x: torch.Tensor):
+        self.x = x.float().contiguous()
+        self._labels = torch.full((len(self.x),), -1, dtype=torch.long, device=self.x.device)
+
+    def size(self) -> int:
+        return len(self.x)
+
+    def rows(self, index: torch.Tensor) -> torch.Tensor:
+        return self.x[index.to(self.x.device)]
+
+    def step(self, centroids: torch.Tensor, n_worst: int) -> list[ShardStats]:
+        stats, self._labels = shard_step(self.x, self._labels, centroids, n_worst)
+        return [stats]
+
+    def labels(self, centroids: torch.Tensor) -> tuple[torch.Tensor, float]:
+        labels, d2 = assign(self.x, centroids)
+        return labels, float(d2.sum())
+
+
 def fit_kmeans(
     x: torch.Tensor,
     k: int,
@@ -109,36 +170,52 @@ def fit_kmeans(
     init: torch.Tensor | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> KMeansResult:
-    """Lloyd's algorithm. Empty clusters are re-seeded with the points worst served by their centroid."""
-    x = x.float().contiguous()
-    n = x.shape[0]
+    """Lloyd's algorithm on one tensor. See `fit_sharded` for the algorithm."""
+    return fit_sharded(LocalShards(x), k, iters, seed, spherical, tol, init, progress)
+
+
+def fit_sharded(
+    shards: Shards,
+    k: int,
+    iters: int = 25,
+    seed: int = 0,
+    spherical: bool = False,
+    tol: float = 1e-4,
+    init: torch.Tensor | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> KMeansResult:
+    """k-means++ seeding on a seeded subsample, then Lloyd iterations reduced from per-shard sums and
+    counts. Empty clusters are re-seeded with the points worst served by their centroid. The same
+    code serves one tensor and a cluster of Ray workers, so both give the same result up to float
+    summation order."""
+    n = shards.size()
     if n < k:
         raise ValueError(f"cannot fit {k} clusters to {n} points")
     gen = torch.Generator().manual_seed(seed)
     if init is not None:
-        centroids = init.clone().float().to(x.device)
+        centroids = init.clone().float()
     else:
         # Seeding on a subsample: full-data k-means++ costs K passes over N and dominated fit time.
         m = min(n, max(INIT_SAMPLE, 64 * k))
-        sample = x[torch.randperm(n, generator=gen)[:m].to(x.device)] if m < n else x
-        centroids = kmeans_plus_plus(sample, k, gen)
+        index = torch.randperm(n, generator=gen)[:m] if m < n else torch.arange(n)
+        centroids = kmeans_plus_plus(shards.rows(index).float(), k, gen)
     if spherical:
         centroids = torch.nn.functional.normalize(centroids, dim=1)
-    labels = torch.full((n,), -1, dtype=torch.long, device=x.device)
     reseeded = 0
     it = 0
     for it in range(1, iters + 1):
-        new_labels, d2 = assign(x, centroids)
-        changed = (new_labels != labels).float().mean().item()
-        labels = new_labels
-        sums = torch.zeros_like(centroids).index_add_(0, labels, x)
-        counts = torch.bincount(labels, minlength=k)
+        parts = shards.step(centroids, k)
+        dev = centroids.device
+        sums = sum(p.sums.to(dev) for p in parts)
+        counts = sum(p.counts.to(dev) for p in parts)
+        changed = sum(p.changed for p in parts) / n
         empty = (counts == 0).nonzero().flatten()
         if len(empty):
-            worst = torch.topk(d2, k=len(empty)).indices
-            sums[empty] = x[worst]
+            worst_d2 = torch.cat([p.worst_d2.to(dev) for p in parts])
+            worst_x = torch.cat([p.worst_x.to(dev) for p in parts])
+            pick = torch.topk(worst_d2, k=len(empty)).indices
+            sums[empty] = worst_x[pick]
             counts[empty] = 1
-            d2[worst] = 0
             reseeded += len(empty)
         centroids = sums / counts.clamp_min(1).unsqueeze(1).to(sums.dtype)
         if spherical:
@@ -147,6 +224,6 @@ def fit_kmeans(
             progress(it, iters)
         if changed < tol and not len(empty):
             break
-    labels, d2 = assign(x, centroids)
-    counts = torch.bincount(labels, minlength=k)
-    return KMeansResult(centroids, labels, counts, float(d2.sum().item()), it, reseeded)
+    labels, inertia = shards.labels(centroids)
+    counts = torch.bincount(labels.to(centroids.device), minlength=k)
+    return KMeansResult(centroids, labels, counts, inertia, it, reseeded)

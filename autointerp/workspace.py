@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from . import kmeans
 from .activations import iter_activations, model_device
 from .cache import atomic_write_text
 from .centroids_io import load_kmeans_centroids, save_kmeans_centroids
@@ -22,7 +23,7 @@ from .config import BuildConfig, default_workspace_root
 from .corpus import SPLITS, WIKI_ATTRIBUTION, TokenWindows, make_windows, read_corpus
 from .errors import CentroidFileError, WorkspaceError
 from .index import TokenRecords, ValidationIndex
-from .kmeans import fit_kmeans, nearest_two, normalise
+from .kmeans import fit_sharded, nearest_two, normalise
 from .models import check_layer_and_site, load_model, model_name, sink_token_id
 from .progress import Progress, silent
 from .texts import pad_windows
@@ -74,14 +75,109 @@ def index_split(
     return ValidationIndex(TokenRecords.concat(parts), centroids.shape[0])
 
 
+@dataclass
+class TrainFit:
+    centroids: torch.Tensor  # (k, d) on CPU
+    center: torch.Tensor | None
+    median_norm: float
+    median_centered_norm: float
+    n_train: int
+    n_outliers: int
+    inertia: float
+    iterations: int
+    reseeded: int
+
+
+def fit_train(shards: Any, norms: torch.Tensor, config: BuildConfig, progress: Progress) -> TrainFit:
+    """Outlier cut, centring and k-means, the same for every backend: `shards` holds the raw training
+    activations and does the per-shard work (see kmeans.Shards)."""
+    median = float(norms.median())
+    threshold = config.outlier_factor * median
+    n_kept, center = shards.prepare(threshold, config.normalisation)
+    k = min(config.k, n_kept)
+    res = fit_sharded(
+        shards,
+        k,
+        iters=config.kmeans_iters,
+        seed=config.seed,
+        spherical=config.normalisation == "cosine",
+        progress=lambda i, n: progress("fit k-means", i, n),
+    )
+    progress("fit k-means", config.kmeans_iters, config.kmeans_iters)
+    return TrainFit(
+        centroids=res.centroids.cpu(),
+        center=center,
+        median_norm=median,
+        median_centered_norm=shards.median_centered_norm(),
+        n_train=len(norms),
+        n_outliers=len(norms) - n_kept,
+        inertia=res.inertia,
+        iterations=res.iterations,
+        reseeded=res.reseeded,
+    )
+
+
+class LocalShards(kmeans.LocalShards):
+    """Training activations held in this process, on the model's device."""
+
+    def __init__(self, raw: torch.Tensor, device: torch.device):
+        self.raw = raw
+        self.device = device
+        super().__init__(torch.empty(0, raw.shape[1]))
+
+    def prepare(self, threshold: float, mode: str) -> tuple[int, torch.Tensor | None]:
+        keep = self.raw.norm(dim=1) <= threshold
+        kept = self.raw[keep]
+        self.center = kept.mean(0) if mode == "cosine" else None
+        self.raw = None
+        super().__init__(normalise(kept, self.center, mode).to(self.device))
+        self._centered = (kept - self.center).norm(dim=1) if self.center is not None else kept.norm(dim=1)
+        return len(kept), self.center
+
+    def median_centered_norm(self) -> float:
+        return float(self._centered.median())
+
+
+class LocalBuild:
+    def __init__(self, config: BuildConfig, model: Any):
+        self.config, self.model = config, model
+
+    def fit(self, train: TokenWindows, sink: int | None, progress: Progress) -> TrainFit:
+        cfg = self.config
+        acts, done = [], 0
+        for batch in iter_activations(self.model, train.windows, cfg.layer, cfg.site, sink):
+            acts.append(batch.acts)
+            done += len(batch.acts)
+            progress("extract train activations", done, train.n_tokens)
+        x = torch.cat(acts)
+        del acts
+        return fit_train(LocalShards(x, model_device(self.model)), x.norm(dim=1), cfg, progress)
+
+    def index(
+        self,
+        windows: TokenWindows,
+        centroids: torch.Tensor,
+        center: torch.Tensor | None,
+        sink: int | None,
+        stage: str,
+        progress: Progress,
+    ) -> ValidationIndex:
+        return index_split(self.model, windows, self.config, centroids, center, sink, stage, progress)
+
+
 def build_workspace(
     config: BuildConfig,
     root: str | os.PathLike[str] | None = None,
     progress: Progress = silent,
     model: Any = None,
     force: bool = False,
+    backend: str = "local",
+    workers: int = 2,
 ) -> Path:
-    """Build (or reuse) the workspace for `config`. Output appears atomically: all or nothing."""
+    """Build (or reuse) the workspace for `config`. Output appears atomically: all or nothing.
+
+    `backend="ray"` shards extraction, k-means statistics and indexing across Ray workers (optional
+    dependency: requirements-ray.txt); the result matches the local backend up to float summation order."""
     target = workspace_path(config, root)
     if is_built(target) and not force:
         return target
@@ -104,35 +200,37 @@ def build_workspace(
     times["corpus_s"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    train = splits["train"]
-    acts, done = [], 0
-    for batch in iter_activations(model, train.windows, config.layer, config.site, sink):
-        acts.append(batch.acts)
-        done += len(batch.acts)
-        progress("extract train activations", done, train.n_tokens)
-    x = torch.cat(acts)
-    del acts
-    times["extract_train_s"] = time.perf_counter() - t
+    if backend == "ray":
+        from .backends.ray_backend import RayBuild
 
+        engine: Any = RayBuild(config, model, workers=workers)
+    else:
+        engine = LocalBuild(config, model)
+    try:
+        return _finish_build(engine, config, model, splits, docs, sink, target, progress, times, t0, backend)
+    finally:
+        if hasattr(engine, "close"):
+            engine.close()
+
+
+def _finish_build(
+    engine: Any,
+    config: BuildConfig,
+    model: Any,
+    splits: dict[str, TokenWindows],
+    docs: list,
+    sink: int | None,
+    target: Path,
+    progress: Progress,
+    times: dict[str, float],
+    t0: float,
+    backend: str,
+) -> Path:
     t = time.perf_counter()
-    norms = x.norm(dim=1)
-    median = float(norms.median())
-    keep = norms <= config.outlier_factor * median
-    center = x[keep].mean(0) if config.normalisation == "cosine" else None
-    xs = normalise(x[keep], center, config.normalisation)
-    k = min(config.k, xs.shape[0])
-    res = fit_kmeans(  # same code path on CPU and GPU: the fit runs where the model lives
-        xs.to(model_device(model)),
-        k,
-        iters=config.kmeans_iters,
-        seed=config.seed,
-        spherical=config.normalisation == "cosine",
-        progress=lambda i, n: progress("fit k-means", i, n),
-    )
-    res.centroids = res.centroids.cpu()
-    progress("fit k-means", config.kmeans_iters, config.kmeans_iters)
-    del xs
-    times["kmeans_s"] = time.perf_counter() - t
+    fit = engine.fit(splits["train"], sink, progress)
+    times["extract_and_fit_s"] = time.perf_counter() - t
+    k = fit.centroids.shape[0]
+    center = fit.center
 
     root_path = target.parent
     root_path.mkdir(parents=True, exist_ok=True)
@@ -151,33 +249,32 @@ def build_workspace(
             ),
             "corpus": config.corpus,
             "seed": config.seed,
-            "hidden_dim": int(x.shape[1]),
+            "hidden_dim": int(fit.centroids.shape[1]),
             "sink_token_id": sink,
             "sink_policy": "each window is prefixed with the sink token, whose position is dropped",
             "outlier_policy": (
-                f"train tokens with norm > {config.outlier_factor} x median ({median:.1f}) are excluded from the fit"
+                f"train tokens with norm > {config.outlier_factor} x median ({fit.median_norm:.1f}) "
+                "are excluded from the fit"
             ),
-            "outliers_excluded": int((~keep).sum()),
-            "train_tokens": int(x.shape[0]),
-            "median_centered_norm": (
-                float((x[keep] - center).norm(dim=1).median()) if center is not None else float(median)
-            ),
-            "inertia": res.inertia,
-            "iterations": res.iterations,
-            "reseeded_empty_clusters": res.reseeded,
+            "outliers_excluded": fit.n_outliers,
+            "train_tokens": fit.n_train,
+            "median_centered_norm": fit.median_centered_norm,
+            "inertia": fit.inertia,
+            "iterations": fit.iterations,
+            "reseeded_empty_clusters": fit.reseeded,
+            "backend": backend,
             "activation_definition": (
                 "cosine similarity to the centroid"
                 if config.normalisation == "cosine"
                 else "negative Euclidean distance to the centroid"
             ),
         }
-        save_kmeans_centroids(tmp / "centroids.pt", res.centroids, metadata, center)
-        del x
+        save_kmeans_centroids(tmp / "centroids.pt", fit.centroids, metadata, center)
         stats: dict[str, Any] = {}
         for split in ("val", "heldout"):
             t = time.perf_counter()
             w = splits[split]
-            idx = index_split(model, w, config, res.centroids, center, sink, f"index {split}", progress)
+            idx = engine.index(w, fit.centroids, center, sink, f"index {split}", progress)
             idx.save(tmp / f"index_{split}")
             np.save(tmp / f"windows_{split}.npy", pad_windows(w.windows, config.window))
             atomic_write_text(tmp / f"sources_{split}.json", json.dumps([docs[i].source for i in w.doc_ids]))

@@ -1,0 +1,1 @@
+"""Optional build backends; the default local backend lives in autointerp.workspace."""
