@@ -98,7 +98,7 @@ def make_client(a: argparse.Namespace, interp: Any) -> Any:
     if getattr(a, "llm", "offline") == "openai":
         from .clients.openai_compat import OpenAICompatibleClient
 
-        return OpenAICompatibleClient(a.llm_model, base_url=a.base_url)
+        return OpenAICompatibleClient(a.llm_model, base_url=a.base_url, max_rps=getattr(a, "max_rps", None))
     if getattr(a, "llm", "offline") == "local":
         from .explainers.local_lm import LocalLabelChooser
 
@@ -106,7 +106,7 @@ def make_client(a: argparse.Namespace, interp: Any) -> Any:
     if getattr(a, "llm", "offline") == "anthropic":
         from .clients.anthropic import AnthropicClient
 
-        return AnthropicClient(a.llm_model)
+        return AnthropicClient(a.llm_model, max_rps=getattr(a, "max_rps", None))
     return None
 
 
@@ -143,7 +143,13 @@ def main(argv: list[str] | None = None) -> int:
         if name == "explain":
             p.add_argument("--ids", default="", help="comma-separated centroid ids (default: all)")
             p.add_argument("--force", action="store_true")
-            p.add_argument("--concurrency", type=int, default=4)
+            p.add_argument("--concurrency", type=int, default=4, help="LLM requests in flight at once")
+            p.add_argument("--max-rps", type=float, default=None, help="at most this many LLM requests per second")
+            p.add_argument(
+                "--estimate-only",
+                action="store_true",
+                help="print the estimated LLM calls and prompt tokens, then stop",
+            )
     a = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
@@ -169,6 +175,13 @@ def main(argv: list[str] | None = None) -> int:
             print(asyncio.run(interp.interpret_with_meta_model(a.sentence, llm_client=client)))
         else:
             ids = [int(x) for x in a.ids.split(",") if x.strip()] or list(range(interp.num_centroids))
+            if a.llm in ("openai", "anthropic"):
+                from .planning import estimate_llm_run
+
+                todo = ids if a.force else [i for i in ids if not interp.cache.has(i)]
+                print("estimate: " + estimate_llm_run(interp, todo).describe(), file=sys.stderr)
+                if a.estimate_only:
+                    return 0
             counts = asyncio.run(explain_all(interp, ids, a.force, a.concurrency, client))
             print(json.dumps(counts))
         return 0

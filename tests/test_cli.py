@@ -45,3 +45,27 @@ def test_explain_with_the_local_model_and_an_openai_server(tiny_workspace, capsy
     code = main(["explain", "--workspace", str(ws), "--ids", "1", "--llm", "openai", "--base-url", f"{srv.url}/v1"])
     assert code == 0 and json.loads(capsys.readouterr().out.strip().splitlines()[-1])["failed"] == 1
     assert not (ws / "explanations" / "centroid_1.json").exists()
+
+
+def test_estimate_before_an_llm_run(tiny_workspace, capsys, llm_server):
+    srv = llm_server(lambda p: (200, "unused", 0))
+    code = main(
+        [
+            "explain",
+            "--workspace",
+            str(tiny_workspace),
+            "--llm",
+            "openai",
+            "--base-url",
+            f"{srv.url}/v1",
+            "--ids",
+            "0,1,2,3",
+            "--force",
+            "--estimate-only",
+        ]
+    )
+    err = capsys.readouterr().err
+    assert code == 0 and "4 centroids" in err and "LLM calls" in err and "prompt tokens" in err
+    assert srv.calls == []  # estimating costs nothing
+    calls = int(err.split("about ")[1].split(" LLM calls")[0].replace(",", ""))
+    assert 4 * 2 <= calls <= 4 * 10  # one explanation call plus the detection batches per centroid

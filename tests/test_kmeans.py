@@ -1,6 +1,6 @@
 import torch
 
-from autointerp.kmeans import fit_kmeans, kmeans_plus_plus, nearest_two, normalise
+from autointerp.kmeans import assign, fit_kmeans, kmeans_plus_plus, nearest_two, normalise
 
 
 def blobs(k=6, per=200, d=16, seed=0):
@@ -60,3 +60,20 @@ def test_spherical_centroids_are_unit_and_cosine_normalisation():
     r = fit_kmeans(xs, 6, iters=10, spherical=True)
     assert torch.allclose(r.centroids.norm(dim=1), torch.ones(6), atol=1e-5)
     assert torch.equal(normalise(x, None, "none"), x)
+
+
+def test_bf16_rerank_matches_float32_search():
+    g = torch.Generator().manual_seed(0)
+    base = torch.randn(40, 64, generator=g)
+    x = torch.nn.functional.normalize(
+        base[torch.randint(0, 40, (5000,), generator=g)] + 0.7 * torch.randn(5000, 64, generator=g), dim=1
+    )
+    c = x[:64].clone()
+    exact_l, exact_d = assign(x, c, precision="f32")
+    fast_l, fast_d = assign(x, c, precision="bf16-rerank")
+    assert (exact_l == fast_l).float().mean() >= 0.999
+    assert torch.allclose(exact_d, fast_d, atol=1e-4)
+    brute = torch.cdist(x, c).argmin(1)
+    assert (brute == exact_l).float().mean() >= 0.999
+    a, b = nearest_two(x, c, precision="f32"), nearest_two(x, c, precision="bf16-rerank")
+    assert (a.first == b.first).float().mean() >= 0.999 and (a.second == b.second).float().mean() >= 0.99

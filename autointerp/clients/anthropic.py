@@ -7,7 +7,7 @@ import os
 import httpx
 
 from ..errors import LLMError
-from .base import post_with_retry
+from .base import RateLimiter, post_with_retry
 
 
 class AnthropicClient:
@@ -22,6 +22,7 @@ class AnthropicClient:
         timeout: float = 60.0,
         retries: int = 3,
         backoff: float = 1.0,
+        max_rps: float | None = None,
     ):
         self.model = model
         self.base_url = base_url.rstrip("/")
@@ -29,6 +30,7 @@ class AnthropicClient:
         self.timeout = timeout
         self.retries = retries
         self.backoff = backoff
+        self.limiter = RateLimiter(max_rps)
 
     async def complete(self, prompt: str, max_tokens: int = 512) -> str:
         headers = {"x-api-key": self.api_key, "anthropic-version": "2023-06-01", "content-type": "application/json"}
@@ -38,6 +40,7 @@ class AnthropicClient:
                 lambda: http.post(f"{self.base_url}/v1/messages", json=body, headers=headers),
                 self.retries,
                 self.backoff,
+                self.limiter,
             )
         try:
             return "".join(b.get("text", "") for b in data["content"] if b.get("type") == "text")

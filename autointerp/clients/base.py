@@ -24,12 +24,40 @@ class LLMClient(Protocol):
     async def complete(self, prompt: str, max_tokens: int = 512) -> str: ...
 
 
+class RateLimiter:
+    """At most `rate` request starts per second across concurrent tasks (None: unlimited).
+
+    Its lock is made per event loop, so one client can serve several `asyncio.run` calls."""
+
+    def __init__(self, rate: float | None):
+        self.interval = 1.0 / rate if rate else 0.0
+        self._next = 0.0
+        self._locks: dict[int, asyncio.Lock] = {}
+
+    async def wait(self) -> None:
+        if not self.interval:
+            return
+        loop = asyncio.get_running_loop()
+        lock = self._locks.setdefault(id(loop), asyncio.Lock())
+        async with lock:
+            now = loop.time()
+            if self._next > now:
+                await asyncio.sleep(self._next - now)
+                now = self._next
+            self._next = now + self.interval
+
+
 async def post_with_retry(
-    send: Callable[[], Awaitable[httpx.Response]], retries: int = 3, backoff: float = 1.0
+    send: Callable[[], Awaitable[httpx.Response]],
+    retries: int = 3,
+    backoff: float = 1.0,
+    limiter: RateLimiter | None = None,
 ) -> dict[str, Any]:
     """Retry timeouts, rate limits and 5xx with exponential backoff; anything else fails at once."""
     last = ""
     for attempt in range(retries + 1):
+        if limiter is not None:
+            await limiter.wait()
         try:
             resp = await send()
         except (httpx.TimeoutException, httpx.TransportError) as exc:

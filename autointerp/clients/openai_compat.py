@@ -7,7 +7,7 @@ import os
 import httpx
 
 from ..errors import LLMError
-from .base import post_with_retry
+from .base import RateLimiter, post_with_retry
 
 
 class OpenAICompatibleClient:
@@ -22,6 +22,7 @@ class OpenAICompatibleClient:
         timeout: float = 60.0,
         retries: int = 3,
         backoff: float = 1.0,
+        max_rps: float | None = None,
     ):
         self.model = model
         self.base_url = base_url.rstrip("/")
@@ -29,6 +30,7 @@ class OpenAICompatibleClient:
         self.timeout = timeout
         self.retries = retries
         self.backoff = backoff
+        self.limiter = RateLimiter(max_rps)
 
     async def complete(self, prompt: str, max_tokens: int = 512) -> str:
         headers = {"Content-Type": "application/json"}
@@ -45,6 +47,7 @@ class OpenAICompatibleClient:
                 lambda: http.post(f"{self.base_url}/chat/completions", json=body, headers=headers),
                 self.retries,
                 self.backoff,
+                self.limiter,
             )
         try:
             return str(data["choices"][0]["message"]["content"])

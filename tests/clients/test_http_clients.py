@@ -66,3 +66,18 @@ def test_client_error_is_not_retried(llm_server):
     with pytest.raises(LLMError, match="HTTP 401"):
         asyncio.run(make("openai", srv.url).complete("x"))
     assert len(srv.calls) == 1
+
+
+def test_rate_limit_spaces_requests(llm_server):
+    import time
+
+    srv = llm_server(lambda p: (200, "ok", 0))
+    client = OpenAICompatibleClient("m", base_url=f"{srv.url}/v1", max_rps=20)
+
+    async def burst():
+        await asyncio.gather(*(client.complete("x") for _ in range(6)))
+
+    t = time.perf_counter()
+    asyncio.run(burst())
+    assert time.perf_counter() - t >= 5 / 20 * 0.9
+    assert len(srv.calls) == 6
