@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
 
-from .kmeans import Nearest
+from .activations import iter_activations, model_device
+from .kmeans import Nearest, nearest_two, normalise
 
 FIELDS = ("cluster", "dist", "second", "margin", "window", "pos", "token", "norm")
 
@@ -57,6 +59,31 @@ class TokenRecords:
 
     def __len__(self) -> int:
         return len(self.cluster)
+
+
+def stream_records(
+    model: Any,
+    windows: list[list[int]],
+    layer: int,
+    site: str,
+    sink: int | None,
+    centroids: torch.Tensor,
+    center: torch.Tensor | None,
+    normalisation: str,
+    offset: int = 0,
+    on_batch: Callable[[int], None] | None = None,
+) -> TokenRecords | None:
+    """One streaming pass over token windows: each batch is assigned and its activations dropped, so
+    memory holds only the records (40 B/token). `offset` shifts window ids for sharded callers."""
+    dev = model_device(model)
+    centroids = centroids.to(dev)
+    parts = []
+    for b in iter_activations(model, windows, layer, site, sink):
+        near = nearest_two(normalise(b.acts.to(dev), center, normalisation), centroids)
+        parts.append(TokenRecords.from_batch(near, b.window_ids + offset, b.positions, b.token_ids, b.acts.norm(dim=1)))
+        if on_batch is not None:
+            on_batch(len(b.acts))
+    return TokenRecords.concat(parts) if parts else None
 
 
 class ValidationIndex:

@@ -22,8 +22,8 @@ from .centroids_io import load_kmeans_centroids, save_kmeans_centroids
 from .config import BuildConfig, default_workspace_root
 from .corpus import SPLITS, WIKI_ATTRIBUTION, TokenWindows, make_windows, read_corpus
 from .errors import CentroidFileError, WorkspaceError
-from .index import TokenRecords, ValidationIndex
-from .kmeans import fit_sharded, nearest_two, normalise
+from .index import ValidationIndex, stream_records
+from .kmeans import fit_sharded, normalise
 from .models import check_layer_and_site, load_model, model_name, sink_token_id
 from .progress import Progress, silent
 from .texts import pad_windows
@@ -59,20 +59,19 @@ def index_split(
     progress: Progress,
 ) -> ValidationIndex:
     """One streaming pass: activations are assigned and dropped per batch, so memory stays bounded."""
-    parts = []
-    total = windows.n_tokens
     done = 0
-    dev = model_device(model)
-    centroids = centroids.to(dev)
-    for batch in iter_activations(model, windows.windows, cfg.layer, cfg.site, sink):
-        x = normalise(batch.acts.to(dev), center, cfg.normalisation)
-        near = nearest_two(x, centroids)
-        parts.append(
-            TokenRecords.from_batch(near, batch.window_ids, batch.positions, batch.token_ids, batch.acts.norm(dim=1))
-        )
-        done += len(batch.acts)
-        progress(stage, done, total)
-    return ValidationIndex(TokenRecords.concat(parts), centroids.shape[0])
+
+    def tick(n: int) -> None:
+        nonlocal done
+        done += n
+        progress(stage, done, windows.n_tokens)
+
+    records = stream_records(
+        model, windows.windows, cfg.layer, cfg.site, sink, centroids, center, cfg.normalisation, on_batch=tick
+    )
+    if records is None:
+        raise WorkspaceError(f"{stage}: the split holds no tokens")
+    return ValidationIndex(records, centroids.shape[0])
 
 
 @dataclass

@@ -18,8 +18,8 @@ from ..activations import iter_activations
 from ..config import BuildConfig
 from ..corpus import TokenWindows
 from ..errors import AutoInterpError
-from ..index import TokenRecords, ValidationIndex
-from ..kmeans import ShardStats, assign, nearest_two, normalise, shard_step
+from ..index import TokenRecords, ValidationIndex, stream_records
+from ..kmeans import ShardStats, assign, normalise, shard_step
 from ..models import load_model, resolve_model_path
 from ..progress import Progress
 
@@ -75,13 +75,7 @@ class ShardWorker:
     def index(
         self, windows: list[list[int]], offset: int, centroids: torch.Tensor, center: torch.Tensor | None, mode: str
     ) -> TokenRecords | None:
-        parts = []
-        for b in iter_activations(self.model, windows, self.layer, self.site, self.sink):
-            near = nearest_two(normalise(b.acts, center, mode), centroids)
-            parts.append(
-                TokenRecords.from_batch(near, b.window_ids + offset, b.positions, b.token_ids, b.acts.norm(dim=1))
-            )
-        return TokenRecords.concat(parts) if parts else None
+        return stream_records(self.model, windows, self.layer, self.site, self.sink, centroids, center, mode, offset)
 
 
 def _split(n: int, parts: int) -> list[tuple[int, int]]:
