@@ -116,7 +116,7 @@ def fit_train(shards: Any, norms: torch.Tensor, config: BuildConfig, progress: P
     )
 
 
-class LocalShards(kmeans.LocalShards):
+class TrainShards(kmeans.LocalShards):
     """Training activations held in this process, on the model's device."""
 
     def __init__(self, raw: torch.Tensor, device: torch.device):
@@ -150,7 +150,7 @@ class LocalBuild:
             progress("extract train activations", done, train.n_tokens)
         x = torch.cat(acts)
         del acts
-        return fit_train(LocalShards(x, model_device(self.model)), x.norm(dim=1), cfg, progress)
+        return fit_train(TrainShards(x, model_device(self.model)), x.norm(dim=1), cfg, progress)
 
     def index(
         self,

@@ -144,6 +144,7 @@ def pick_centroid(page, cid: int, current: str) -> None:
     """Choose a centroid on the cache page and wait until its edit field shows `current`."""
     sel = page.locator("[data-testid='stSelectbox']").filter(has_text="Centroid").last
     sel.click()
+    page.keyboard.type(str(cid))  # the option list is virtualised: filter it so the option is rendered
     page.get_by_role("option", name=str(cid), exact=True).click()
     page.wait_for_function(
         "v => { const f = [...document.querySelectorAll('input[aria-label=\"Edit this explanation\"]')];"
