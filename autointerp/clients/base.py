@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import json
+import os
 import re
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol, runtime_checkable
@@ -81,6 +82,43 @@ async def post_with_retry(
         if attempt < retries:
             await asyncio.sleep(backoff * 2**attempt)
     raise LLMError(f"the LLM call failed after {retries + 1} attempts ({last})")
+
+
+class HTTPChatClient:
+    """Shared plumbing of the HTTP clients: endpoint, key, timeout, retries and rate limit."""
+
+    name = "http"
+    default_base_url = ""
+    default_key_env = ""
+
+    def __init__(
+        self,
+        model: str,
+        base_url: str | None = None,
+        api_key: str | None = None,
+        api_key_env: str | None = None,
+        timeout: float = 60.0,
+        retries: int = 3,
+        backoff: float = 1.0,
+        max_rps: float | None = None,
+    ):
+        self.model = model
+        self.base_url = (base_url or self.default_base_url).rstrip("/")
+        env = api_key_env or self.default_key_env
+        self.api_key = api_key if api_key is not None else os.environ.get(env, "")
+        self.timeout = timeout
+        self.retries = retries
+        self.backoff = backoff
+        self.limiter = RateLimiter(max_rps)
+
+    async def post(self, path: str, body: dict[str, Any], headers: dict[str, str]) -> dict[str, Any]:
+        async with httpx.AsyncClient(timeout=self.timeout) as http:
+            return await post_with_retry(
+                lambda: http.post(f"{self.base_url}{path}", json=body, headers=headers),
+                self.retries,
+                self.backoff,
+                self.limiter,
+            )
 
 
 async def call_generate(client: Any, prompt: str) -> Any:
