@@ -31,11 +31,17 @@ text = st.text_area(
 )
 go = st.button("Analyze", type="primary", key="analyze")
 
-if go or "analysis" not in st.session_state or st.session_state.get("analysis_text") != text:
+# An analysis belongs to one text, workspace and explainer; any change makes it stale.
+analysis_key = (
+    text,
+    str(interp.workspace.path if interp.workspace else id(interp)),
+    st.session_state.get("explainer_choice"),
+)
+if go or "analysis" not in st.session_state or st.session_state.get("analysis_key") != analysis_key:
     try:
         with st.spinner("Running the model and explaining centroids…", show_time=True):
             st.session_state["analysis"] = asyncio.run(interp.analyze(text, llm_client=client))
-            st.session_state["analysis_text"] = text
+            st.session_state["analysis_key"] = analysis_key
             st.session_state.pop("meta", None)
     except InputError as exc:
         st.session_state.pop("analysis", None)

@@ -66,6 +66,19 @@ def test_unreachable_llm_gets_a_helpful_state(app_env):
     assert not CentroidExplanationCache(app_env / "explanations").ids()
 
 
+def test_switching_workspace_reanalyses(app_env, tiny_config, tiny_model, tmp_path):
+    from autointerp.workspace import build_workspace
+
+    other = build_workspace(tiny_config.with_(k=5), app_env.parent, model=tiny_model)
+    at = new_app().run()
+    first = {int(c) for c in at.dataframe[0].value["C-ID"]}
+    at.selectbox(key="workspace").set_value(other.name).run()
+    assert not at.exception
+    ids = {int(c) for c in at.dataframe[0].value["C-ID"]}
+    assert ids <= set(range(5)) and CentroidExplanationCache(other / "explanations").ids()
+    assert first  # the first workspace had an analysis too
+
+
 def test_empty_sentence_shows_a_warning_not_a_crash(app_env):
     at = new_app().run()
     at.text_area(key="sentence").set_value("   ").run()
