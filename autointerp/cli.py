@@ -29,6 +29,7 @@ def _add_build_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--val-tokens", type=int, default=d.val_tokens)
     p.add_argument("--heldout-tokens", type=int, default=d.heldout_tokens)
     p.add_argument("--iters", type=int, default=d.kmeans_iters)
+    p.add_argument("--no-pos-tags", action="store_true", help="skip spaCy part-of-speech and entity tags")
     p.add_argument("--out", default=None, help=f"workspaces folder (default: {default_workspace_root()})")
 
 
@@ -47,6 +48,7 @@ def config_from_args(a: argparse.Namespace) -> BuildConfig:
         val_tokens=a.val_tokens,
         heldout_tokens=a.heldout_tokens,
         kmeans_iters=a.iters,
+        pos_tags=not a.no_pos_tags,
     )
 
 

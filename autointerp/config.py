@@ -49,6 +49,7 @@ class BuildConfig:
     kmeans_iters: int = 25
     outlier_factor: float = 8.0
     dtype: str = "auto"
+    pos_tags: bool = True  # spaCy POS/entity tags for explanations, when spaCy is installed
 
     def __post_init__(self) -> None:
         if self.site not in SITES:

@@ -39,6 +39,7 @@ class TokenWindows:
 
     windows: list[list[int]] = field(default_factory=list)
     doc_ids: list[int] = field(default_factory=list)
+    starts: list[int] = field(default_factory=list)  # first token's index inside its document
 
     @property
     def n_tokens(self) -> int:
@@ -192,6 +193,7 @@ def make_windows(
                 break
             out[split].windows.append(chunk)
             out[split].doc_ids.append(i)
+            out[split].starts.append(start)
             filled[split] += len(chunk)
     for s in SPLITS:
         if not out[s].windows:

@@ -188,6 +188,43 @@ SUFFIX_LABELS = {
     "tion": "-tion/-sion abstract nouns",
     "al": "-al adjectives",
 }
+POS_LABELS = {
+    "NOUN": "Nouns",
+    "PROPN": "Proper nouns (names)",
+    "VERB": "Verbs",
+    "ADJ": "Adjectives",
+    "ADV": "Adverbs",
+    "NUM": "Numbers",
+    "ADP": "Prepositions",
+    "DET": "Determiners and articles",
+    "PRON": "Pronouns",
+    "AUX": "Auxiliary verbs",
+    "CCONJ": "Coordinating conjunctions",
+    "SCONJ": "Subordinating conjunctions",
+    "PART": "Particles (to, not, 's)",
+    "PUNCT": "Punctuation",
+    "SYM": "Symbols",
+}
+ENT_LABELS = {
+    "PERSON": "People's names",
+    "NORP": "Nationalities, religious and political groups",
+    "FAC": "Buildings and facilities",
+    "ORG": "Organisations",
+    "GPE": "Places: countries, cities and states",
+    "LOC": "Geographic locations",
+    "PRODUCT": "Products",
+    "EVENT": "Named events",
+    "WORK_OF_ART": "Titles of works",
+    "LAW": "Laws and documents",
+    "LANGUAGE": "Languages",
+    "DATE": "Dates and periods",
+    "TIME": "Times of day",
+    "PERCENT": "Percentages",
+    "MONEY": "Money amounts",
+    "QUANTITY": "Quantities and measures",
+    "ORDINAL": "Ordinal numbers",
+    "CARDINAL": "Numbers (cardinal)",
+}
 # Categories that form the structural/function-word layer in meta-interpretations.
 STRUCTURE = {"sentence_end", "comma", "bracket", "quote", "other_punct", "newline"}
 FUNCTION = set(CLOSED_CLASSES) - {"number_word", "month"}
@@ -276,6 +313,10 @@ def describe(feature: str) -> str:
         return SHAPE_LABELS.get(value, value)
     if kind == "suffix":
         return SUFFIX_LABELS.get(value, value)
+    if kind == "pos":
+        return POS_LABELS.get(value, value)
+    if kind == "ent":
+        return ENT_LABELS.get(value, value)
     if kind == "tok":
         return f"the token {value!r}"
     if kind == "prev":
@@ -301,5 +342,9 @@ def category_of(feature_set: frozenset[str] | set[str]) -> str:
         if kind == "shape" and value in STRUCTURE:
             return "structure"
         if kind == "class" and value in FUNCTION:
+            return "function"
+        if kind == "pos" and value in {"PUNCT", "SYM"}:
+            return "structure"
+        if kind == "pos" and value in {"ADP", "DET", "PRON", "AUX", "CCONJ", "SCONJ", "PART"}:
             return "function"
     return "content"

@@ -97,7 +97,14 @@ class KMeansAutoInterp:
         self.val_texts: TokenTexts | None = None
         self.heldout_texts: TokenTexts | None = None
         if workspace is not None:
-            self._attach(workspace.val_index, workspace.val_windows, workspace.heldout_index, workspace.heldout_windows)
+            self._attach(
+                workspace.val_index,
+                workspace.val_windows,
+                workspace.heldout_index,
+                workspace.heldout_windows,
+                workspace.val_tags,
+                workspace.heldout_tags,
+            )
         elif validation_activations is not None:
             self._index_from_activations(validation_activations, validation_tokens)
 
@@ -125,11 +132,17 @@ class KMeansAutoInterp:
         )
 
     def _attach(
-        self, val: ValidationIndex, val_windows: np.ndarray, held: ValidationIndex, held_windows: np.ndarray
+        self,
+        val: ValidationIndex,
+        val_windows: np.ndarray,
+        held: ValidationIndex,
+        held_windows: np.ndarray,
+        val_tags: np.ndarray | None = None,
+        held_tags: np.ndarray | None = None,
     ) -> None:
         self.val_index, self.heldout_index = val, held
-        self.val_texts = TokenTexts(val_windows, self.tokenizer)
-        self.heldout_texts = TokenTexts(held_windows, self.tokenizer)
+        self.val_texts = TokenTexts(val_windows, self.tokenizer, val_tags)
+        self.heldout_texts = TokenTexts(held_windows, self.tokenizer, held_tags)
 
     def _index_from_activations(self, acts: torch.Tensor, tokens: torch.Tensor | None) -> None:
         if not isinstance(acts, torch.Tensor) or acts.ndim != 3 or acts.shape[-1] != self.hidden_dim:

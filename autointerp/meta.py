@@ -20,7 +20,7 @@ PROMPT_VERSION = "meta-1"
 
 def _group_of(row: dict[str, Any], rule_features: set[str]) -> str:
     """From the rule when it names a word class or character class, else from the token itself."""
-    if any(f.startswith(("class:", "shape:")) for f in rule_features):
+    if any(f.startswith(("class:", "shape:", "pos:")) for f in rule_features):
         return category_of(rule_features)
     tok = row["token_str"]
     if shape(tok) in {"sentence_end", "comma", "bracket", "quote", "other_punct", "newline"}:

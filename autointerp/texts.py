@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from .features import token_features
+from .linguistic import tag_features
 from .records import ValidationExample
 
 PAD = -1
@@ -24,9 +25,10 @@ def pad_windows(windows: list[list[int]], width: int | None = None) -> np.ndarra
 class TokenTexts:
     """Decodes one split's windows; token strings are cached because the same ids recur constantly."""
 
-    def __init__(self, windows: np.ndarray, tokenizer: Any):
+    def __init__(self, windows: np.ndarray, tokenizer: Any, tags: np.ndarray | None = None):
         self.windows = windows
         self.tokenizer = tokenizer
+        self.tags = tags  # optional (2, n_windows, width) POS and entity codes, see linguistic.py
         self._decode = lru_cache(maxsize=200_000)(self._decode_one)
 
     def _decode_one(self, token_id: int) -> str:
@@ -44,7 +46,10 @@ class TokenTexts:
         tok = self.token_str(ids[pos])
         prev = self.token_str(ids[pos - 1]) if pos > 0 else None
         nxt = self.token_str(ids[pos + 1]) if pos + 1 < len(ids) else None
-        return token_features(tok, prev, nxt, pos)
+        feats = token_features(tok, prev, nxt, pos)
+        if self.tags is not None:
+            feats |= tag_features(int(self.tags[0, window, pos]), int(self.tags[1, window, pos]))
+        return feats
 
     def context(self, window: int, pos: int, radius: int = 12) -> tuple[str, str, str]:
         ids = self.window_ids(window)

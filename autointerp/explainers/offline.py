@@ -9,7 +9,7 @@ from ..features import STRUCTURE, describe, token_features
 from .base import ClusterEvidence, ExplanationDraft, Rule, TokenEvidence
 
 CONTEXT_KINDS = ("prev:", "prevclass:", "prevshape:", "next:")
-PROMPT_VERSION = "offline-rules-2"
+PROMPT_VERSION = "offline-rules-3"
 
 
 def balanced_accuracy(rule: Rule, pos: list[TokenEvidence], neg_groups: list[list[TokenEvidence]]) -> float:

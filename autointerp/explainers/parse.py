@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from ..features import CLASS_LABELS, SHAPE_LABELS, SUFFIX_LABELS
+from ..features import CLASS_LABELS, ENT_LABELS, POS_LABELS, SHAPE_LABELS, SUFFIX_LABELS
 from .base import Rule
 
 QUOTED = re.compile(r"""(?:'([^']*)'|"([^"]*)")""")
@@ -13,7 +13,14 @@ QUOTED = re.compile(r"""(?:'([^']*)'|"([^"]*)")""")
 def _category_features(text: str) -> list[str]:
     low = text.lower()
     found = []
-    for kind, table in (("class", CLASS_LABELS), ("shape", SHAPE_LABELS), ("suffix", SUFFIX_LABELS)):
+    tables = (
+        ("class", CLASS_LABELS),
+        ("shape", SHAPE_LABELS),
+        ("suffix", SUFFIX_LABELS),
+        ("ent", ENT_LABELS),
+        ("pos", POS_LABELS),
+    )
+    for kind, table in tables:
         for key, label in table.items():
             if label.split(" (")[0].lower() in low:
                 found.append(f"{kind}:{key}")
