@@ -55,10 +55,6 @@ def centroid_details(interp: Any, centroid_id: int, n_examples: int = 10, seed: 
         tok_counts[texts.token_str(ids[p])] += 1
         if p + 1 < len(ids):
             next_counts[texts.token_str(ids[p + 1])] += 1
-    c = interp.centroids
-    d = torch.cdist(c[cid : cid + 1], c)[0]
-    d[cid] = float("inf")
-    nb = torch.topk(d, k=min(5, len(c) - 1), largest=False)
     return CentroidDetails(
         centroid_id=cid,
         population=len(rows),
@@ -67,7 +63,9 @@ def centroid_details(interp: Any, centroid_id: int, n_examples: int = 10, seed: 
         outer_examples=[_example(interp, int(x)) for x in outer],
         top_tokens=tok_counts.most_common(10),
         next_tokens=next_counts.most_common(10),
-        neighbours=[(int(i), float(v)) for v, i in zip(nb.values, nb.indices, strict=True)],
+        neighbours=[
+            (int(i), float(v)) for i, v in zip(interp.neighbour_ids[cid], interp.neighbour_distances[cid], strict=True)
+        ],
         logit_lens=logit_lens(interp, cid),
     )
 

@@ -14,12 +14,14 @@ from .scorers.base import ScoringSet
 from .texts import TokenTexts
 
 
-def centroid_neighbours(centroids: torch.Tensor, n: int = 5) -> torch.Tensor:
-    """Nearest other centroids, (k, n); the hard negatives for explaining and scoring."""
+def centroid_neighbours(centroids: torch.Tensor, n: int = 5) -> tuple[torch.Tensor, torch.Tensor]:
+    """Nearest other centroids and their distances, each (k, n): the hard negatives for explaining and
+    scoring, and the neighbour list the browser shows."""
     d = torch.cdist(centroids.float(), centroids.float())
     d.fill_diagonal_(float("inf"))
     n = min(n, centroids.shape[0] - 1)
-    return torch.topk(d, k=max(n, 0), largest=False).indices
+    top = torch.topk(d, k=max(n, 0), largest=False)
+    return top.indices, top.values
 
 
 class EvidenceSampler:

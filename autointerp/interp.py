@@ -90,12 +90,14 @@ class KMeansAutoInterp:
         self.explainer: Explainer = explainer or OfflineExplainer()
         self.workspace = workspace
         self.max_tokens = max_tokens or min(MAX_SENTENCE_TOKENS, max_positions(self.model, self.tokenizer) - 1)
-        self._neighbours = centroid_neighbours(self.centroids)
+        self.neighbour_ids, self.neighbour_distances = centroid_neighbours(self.centroids)
         self._hashes = [centroid_hash(c) for c in self.centroids]
         self.val_index: ValidationIndex | None = None
         self.heldout_index: ValidationIndex | None = None
         self.val_texts: TokenTexts | None = None
         self.heldout_texts: TokenTexts | None = None
+        self._val_sampler: EvidenceSampler | None = None
+        self._held_sampler: EvidenceSampler | None = None
         if workspace is not None:
             self._attach(
                 workspace.val_index,
@@ -143,6 +145,8 @@ class KMeansAutoInterp:
         self.val_index, self.heldout_index = val, held
         self.val_texts = TokenTexts(val_windows, self.tokenizer, val_tags)
         self.heldout_texts = TokenTexts(held_windows, self.tokenizer, held_tags)
+        self._val_sampler = EvidenceSampler(val, self.val_texts, self.neighbour_ids, self.normalisation)
+        self._held_sampler = EvidenceSampler(held, self.heldout_texts, self.neighbour_ids, self.normalisation)
 
     def _index_from_activations(self, acts: torch.Tensor, tokens: torch.Tensor | None) -> None:
         if not isinstance(acts, torch.Tensor) or acts.ndim != 3 or acts.shape[-1] != self.hidden_dim:
@@ -224,14 +228,12 @@ class KMeansAutoInterp:
         ]
 
     def sampler(self) -> EvidenceSampler | None:
-        if self.val_index is None or self.val_texts is None:
-            return None
-        return EvidenceSampler(self.val_index, self.val_texts, self._neighbours, self.normalisation)
+        """Explanation evidence comes from validation tokens; None without validation data."""
+        return self._val_sampler
 
     def heldout_sampler(self) -> EvidenceSampler | None:
-        if self.heldout_index is None or self.heldout_texts is None:
-            return None
-        return EvidenceSampler(self.heldout_index, self.heldout_texts, self._neighbours, self.normalisation)
+        """Scores come from held-out tokens the explainer never saw."""
+        return self._held_sampler
 
     # ------------------------------------------------------------------ explanations
     def _explainer_for(self, llm_client: Any) -> Explainer:

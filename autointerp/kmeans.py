@@ -22,6 +22,14 @@ def normalise(x: torch.Tensor, center: torch.Tensor | None, mode: str) -> torch.
     return x
 
 
+def centre_and_normalise(
+    kept: torch.Tensor, center: torch.Tensor | None, mode: str
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Training points for the fit and their centred norms (recorded to undo the normalisation)."""
+    centred = kept.float() - center.to(kept.device, torch.float32) if center is not None else kept.float()
+    return normalise(centred, None, mode), centred.norm(dim=1)
+
+
 @dataclass
 class Nearest:
     first: torch.Tensor  # (n,) long
@@ -37,8 +45,8 @@ class Nearest:
 RERANK = 4  # bf16 candidates re-scored exactly in float32
 
 
-def _use_bf16(x: torch.Tensor, k: int, precision: str) -> bool:
-    return precision == "bf16-rerank" or (precision == "auto" and k > RERANK and x.dtype == torch.float32)
+def _use_bf16(k: int, precision: str) -> bool:
+    return precision == "bf16-rerank" or (precision == "auto" and k > RERANK)
 
 
 def _block_top(
@@ -69,7 +77,7 @@ def nearest_two(x: torch.Tensor, centroids: torch.Tensor, chunk: int = CHUNK, pr
     c = centroids.to(x.device, torch.float32)
     c_sq = (c * c).sum(1)
     k = c.shape[0]
-    c_low = c.to(torch.bfloat16) if _use_bf16(x, k, precision) else None
+    c_low = c.to(torch.bfloat16) if _use_bf16(k, precision) else None
     outs = []
     for s in range(0, x.shape[0], chunk):
         vals, idx = _block_top(x[s : s + chunk], c, c_sq, c_low, min(2, k))
@@ -113,7 +121,7 @@ def assign(
     """Nearest centroid and its exact squared distance for every row."""
     c = centroids.to(x.device, torch.float32)
     c_sq = (c * c).sum(1)
-    fast = _use_bf16(x.float(), c.shape[0], precision)
+    fast = _use_bf16(c.shape[0], precision)
     c_low = c.to(torch.bfloat16) if fast else None
     c_norm_max = float(c_sq.max().sqrt()) if fast else 0.0
     labels, dists = [], []
@@ -121,11 +129,8 @@ def assign(
         xb = x[s : s + chunk].float()
         if fast and c.shape[0] <= 512:
             lab, d2 = _assign_block(xb, c, c_sq, c_low, c_norm_max)
-        elif fast:  # many centroids: margins shrink, so re-rank a few bf16 candidates instead
+        else:  # float32, or many centroids (margins shrink): re-rank a few bf16 candidates instead
             vals, idx = _block_top(xb, c, c_sq, c_low, 1)
-            lab, d2 = idx[:, 0], vals[:, 0]
-        else:
-            vals, idx = _block_top(xb, c, c_sq, None, 1)
             lab, d2 = idx[:, 0], vals[:, 0]
         labels.append(lab)
         dists.append(d2)

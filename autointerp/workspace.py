@@ -23,7 +23,7 @@ from .config import BuildConfig, default_workspace_root
 from .corpus import SPLITS, WIKI_ATTRIBUTION, TokenWindows, make_windows, read_corpus
 from .errors import CentroidFileError, WorkspaceError
 from .index import ValidationIndex, stream_records
-from .kmeans import fit_sharded, normalise
+from .kmeans import fit_sharded
 from .linguistic import load_tagger, tag_windows
 from .models import check_layer_and_site, load_model, model_name, sink_token_id
 from .progress import Progress, silent
@@ -47,32 +47,6 @@ def list_workspaces(root: str | os.PathLike[str] | None = None) -> list[Path]:
     if not r.is_dir():
         return []
     return sorted((p for p in r.iterdir() if p.is_dir() and is_built(p)), key=lambda p: p.stat().st_mtime)
-
-
-def index_split(
-    model: Any,
-    windows: TokenWindows,
-    cfg: BuildConfig,
-    centroids: torch.Tensor,
-    center: torch.Tensor | None,
-    sink: int | None,
-    stage: str,
-    progress: Progress,
-) -> ValidationIndex:
-    """One streaming pass: activations are assigned and dropped per batch, so memory stays bounded."""
-    done = 0
-
-    def tick(n: int) -> None:
-        nonlocal done
-        done += n
-        progress(stage, done, windows.n_tokens)
-
-    records = stream_records(
-        model, windows.windows, cfg.layer, cfg.site, sink, centroids, center, cfg.normalisation, on_batch=tick
-    )
-    if records is None:
-        raise WorkspaceError(f"{stage}: the split holds no tokens")
-    return ValidationIndex(records, centroids.shape[0])
 
 
 @dataclass
@@ -122,16 +96,16 @@ class TrainShards(kmeans.LocalShards):
 
     def __init__(self, raw: torch.Tensor, device: torch.device):
         self.raw = raw
+        self.norms = raw.norm(dim=1)
         self.device = device
         super().__init__(torch.empty(0, raw.shape[1]))
 
     def prepare(self, threshold: float, mode: str) -> tuple[int, torch.Tensor | None]:
-        keep = self.raw.norm(dim=1) <= threshold
-        kept = self.raw[keep]
+        kept = self.raw[self.norms <= threshold]
         self.center = kept.mean(0) if mode == "cosine" else None
         self.raw = None
-        super().__init__(normalise(kept, self.center, mode).to(self.device))
-        self._centered = (kept - self.center).norm(dim=1) if self.center is not None else kept.norm(dim=1)
+        x, self._centered = kmeans.centre_and_normalise(kept, self.center, mode)
+        super().__init__(x.to(self.device))
         return len(kept), self.center
 
     def median_centered_norm(self) -> float:
@@ -149,9 +123,9 @@ class LocalBuild:
             acts.append(batch.acts)
             done += len(batch.acts)
             progress("extract train activations", done, train.n_tokens)
-        x = torch.cat(acts)
+        shards = TrainShards(torch.cat(acts), model_device(self.model))
         del acts
-        return fit_train(TrainShards(x, model_device(self.model)), x.norm(dim=1), cfg, progress)
+        return fit_train(shards, shards.norms, cfg, progress)
 
     def index(
         self,
@@ -162,7 +136,20 @@ class LocalBuild:
         stage: str,
         progress: Progress,
     ) -> ValidationIndex:
-        return index_split(self.model, windows, self.config, centroids, center, sink, stage, progress)
+        """One streaming pass: activations are assigned and dropped per batch, so memory stays bounded."""
+        cfg, done = self.config, 0
+
+        def tick(n: int) -> None:
+            nonlocal done
+            done += n
+            progress(stage, done, windows.n_tokens)
+
+        records = stream_records(
+            self.model, windows.windows, cfg.layer, cfg.site, sink, centroids, center, cfg.normalisation, on_batch=tick
+        )
+        if records is None:
+            raise WorkspaceError(f"{stage}: the split holds no tokens")
+        return ValidationIndex(records, centroids.shape[0])
 
 
 def build_workspace(
@@ -199,7 +186,6 @@ def build_workspace(
     progress("read corpus", 1, 1)
     times["corpus_s"] = time.perf_counter() - t
 
-    t = time.perf_counter()
     if backend == "ray":
         from .backends.ray_backend import RayBuild
 

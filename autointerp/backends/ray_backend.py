@@ -19,7 +19,7 @@ from ..config import BuildConfig
 from ..corpus import TokenWindows
 from ..errors import AutoInterpError
 from ..index import TokenRecords, ValidationIndex, stream_records
-from ..kmeans import ShardStats, assign, normalise, shard_step
+from ..kmeans import ShardStats, assign, centre_and_normalise, shard_step
 from ..models import load_model, resolve_model_path
 from ..progress import Progress
 
@@ -37,6 +37,7 @@ class ShardWorker:
         self.model = load_model(model_path, device="cpu", dtype=dtype)
         self.layer, self.site, self.sink = layer, site, sink
         self.raw: torch.Tensor | None = None
+        self.norms = torch.empty(0)
         self.x = torch.empty(0)
         self.labels = torch.empty(0, dtype=torch.long)
         self.centered_norms = torch.empty(0)
@@ -44,17 +45,17 @@ class ShardWorker:
     def extract(self, windows: list[list[int]]) -> torch.Tensor:
         parts = [b.acts for b in iter_activations(self.model, windows, self.layer, self.site, self.sink)]
         self.raw = torch.cat(parts) if parts else torch.empty(0, self.model.hidden_size)
-        return self.raw.norm(dim=1)
+        self.norms = self.raw.norm(dim=1)
+        return self.norms
 
     def kept_sum(self, threshold: float) -> tuple[torch.Tensor, int]:
-        kept = self.raw[self.raw.norm(dim=1) <= threshold]
+        kept = self.raw[self.norms <= threshold]
         return kept.sum(0, dtype=torch.float64), len(kept)
 
     def prepare(self, threshold: float, center: torch.Tensor | None, mode: str) -> int:
-        kept = self.raw[self.raw.norm(dim=1) <= threshold]
+        kept = self.raw[self.norms <= threshold]
         self.raw = None
-        self.centered_norms = (kept - center).norm(dim=1) if center is not None else kept.norm(dim=1)
-        self.x = normalise(kept, center, mode).contiguous()
+        self.x, self.centered_norms = centre_and_normalise(kept, center, mode)
         self.labels = torch.full((len(self.x),), -1, dtype=torch.long)
         return len(self.x)
 
