@@ -18,6 +18,7 @@ nav = st.navigation(
 
 from autointerp.config import BuildConfig, default_workspace_root  # noqa: E402
 from autointerp.errors import AutoInterpError  # noqa: E402
+from autointerp.explain.clients.factory import ClientSettings, Provider, make_client  # noqa: E402
 from autointerp.workspace import build_workspace, list_workspaces  # noqa: E402
 
 
@@ -56,37 +57,40 @@ def first_launch() -> None:
     st.rerun()
 
 
+PROVIDERS = {
+    "Offline (no LLM)": Provider.OFFLINE,
+    "Local model (label choice)": Provider.LOCAL,
+    "OpenAI-compatible": Provider.OPENAI,
+    "Anthropic": Provider.ANTHROPIC,
+}
+
+
 def sidebar_explainer(interp) -> object | None:
     """The LLM client for this session. Keys come from the environment or this field, never from disk."""
     choice = st.sidebar.selectbox(
         "Explainer",
-        ["Offline (no LLM)", "Local model (label choice)", "OpenAI-compatible", "Anthropic"],
+        list(PROVIDERS),
         key="explainer_choice",
         help="Offline explanations are exact rules scored on held-out tokens. LLM explanations are free text "
         "scored by detection through the same LLM.",
     )
-    if choice == "Local model (label choice)":
-        from autointerp.explainers.local_lm import LocalLabelChooser
-
+    provider = PROVIDERS[choice]
+    settings = ClientSettings(provider, retries=1, timeout=30)
+    if provider is Provider.LOCAL:
         st.sidebar.caption(
             "The workspace's own model ranks candidate labels by calibrated log-probability; "
             "the chosen label is still scored exactly on held-out tokens."
         )
-        return LocalLabelChooser(interp.model)
-    if choice == "OpenAI-compatible":
-        from autointerp.clients import OpenAICompatibleClient
-
+    elif provider is Provider.OPENAI:
         base = st.sidebar.text_input("Base URL", "http://127.0.0.1:8000/v1", key="llm_base_url")
         model = st.sidebar.text_input("Model", "gpt-4o-mini", key="llm_model")
         key = st.sidebar.text_input("API key (or OPENAI_API_KEY)", type="password", key="llm_key")
-        return OpenAICompatibleClient(model, base_url=base, api_key=key or None, retries=1, timeout=30)
-    if choice == "Anthropic":
-        from autointerp.clients import AnthropicClient
-
+        settings = ClientSettings(provider, model, base, key, retries=1, timeout=30)
+    elif provider is Provider.ANTHROPIC:
         model = st.sidebar.text_input("Model", "claude-sonnet-4-5", key="llm_model_a")
         key = st.sidebar.text_input("API key (or ANTHROPIC_API_KEY)", type="password", key="llm_key_a")
-        return AnthropicClient(model, api_key=key or None, retries=1, timeout=30)
-    return None
+        settings = ClientSettings(provider, model, api_key=key, retries=1, timeout=30)
+    return make_client(settings, interp.model)
 
 
 spaces = list_workspaces()

@@ -1,12 +1,12 @@
 """k-means autointerp: cluster a language model's activations, explain each centroid with a measured
 confidence, and analyse any sentence token by token."""
 
-from .cache import CentroidExplanationCache
-from .centroids_io import load_kmeans_centroids, save_kmeans_centroids
-from .config import BuildConfig
-from .errors import AutoInterpError, InputError
-from .interp import KMeansAutoInterp, SentenceAnalysis
-from .records import CentroidExplanation, ValidationExample
+from autointerp.build.centroids_io import load_kmeans_centroids, save_kmeans_centroids
+from autointerp.config import BuildConfig
+from autointerp.errors import AutoInterpError, InputError
+from autointerp.explain.cache import CentroidExplanationCache
+from autointerp.interp import KMeansAutoInterp, SentenceAnalysis
+from autointerp.records import CentroidExplanation, ValidationExample
 
 __all__ = [
     "AutoInterpError",

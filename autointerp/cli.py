@@ -4,142 +4,98 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import json
 import logging
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
-from .config import EMBEDDED_CORPUS, EMBEDDED_MODEL, NORMALISATIONS, SITES, BuildConfig, default_workspace_root
-from .errors import AutoInterpError
+from autointerp.config import BuildConfig, default_workspace_root
+from autointerp.errors import AutoInterpError
+from autointerp.explain.clients.factory import ClientSettings, Provider
+from autointerp.records import SentenceRow
 
 
-def _add_build_flags(p: argparse.ArgumentParser) -> None:
-    d = BuildConfig()
-    p.add_argument("--model", default=d.model, help=f"hub name, local folder, or {EMBEDDED_MODEL} (default)")
-    p.add_argument("--layer", type=int, default=d.layer)
-    p.add_argument("--site", choices=SITES, default=d.site)
-    p.add_argument("--k", type=int, default=d.k, help="number of centroids")
-    p.add_argument("--corpus", default=d.corpus, help=f".txt, .jsonl or .csv file, or {EMBEDDED_CORPUS} (default)")
-    p.add_argument("--text-field", default=d.text_field, help="JSONL field or CSV column holding the text")
-    p.add_argument("--normalisation", choices=NORMALISATIONS, default=d.normalisation)
-    p.add_argument("--seed", type=int, default=d.seed)
-    p.add_argument("--window", type=int, default=d.window)
-    p.add_argument("--train-tokens", type=int, default=d.train_tokens)
-    p.add_argument("--val-tokens", type=int, default=d.val_tokens)
-    p.add_argument("--heldout-tokens", type=int, default=d.heldout_tokens)
-    p.add_argument("--iters", type=int, default=d.kmeans_iters)
-    p.add_argument("--no-pos-tags", action="store_true", help="skip spaCy part-of-speech and entity tags")
+class ArgumentParser(argparse.ArgumentParser):
+    """Argument errors end with one line and exit code 2, like every other user error."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"error: {message} (see {self.prog} --help)\n")
+
+
+def add_config_flags(p: argparse.ArgumentParser) -> None:
+    """One flag per BuildConfig field, named, typed and documented by the field itself."""
+    for f in dataclasses.fields(BuildConfig):
+        flag = "--" + f.name.replace("_", "-")
+        help_ = f.metadata.get("help", "")
+        if isinstance(f.default, bool):
+            p.add_argument(f"--no-{f.name.replace('_', '-')}", dest=f.name, action="store_false", help=f"skip: {help_}")
+            continue
+        p.add_argument(
+            flag,
+            *f.metadata.get("aliases", ()),
+            dest=f.name,
+            type=type(f.default),
+            default=f.default,
+            choices=f.metadata.get("choices"),
+            help=f"{help_} (default: {f.default})",
+        )
     p.add_argument("--out", default=None, help=f"workspaces folder (default: {default_workspace_root()})")
 
 
 def config_from_args(a: argparse.Namespace) -> BuildConfig:
-    return BuildConfig(
-        model=a.model,
-        layer=a.layer,
-        site=a.site,
-        k=a.k,
-        corpus=a.corpus,
-        text_field=a.text_field,
-        normalisation=a.normalisation,
-        seed=a.seed,
-        window=a.window,
-        train_tokens=a.train_tokens,
-        val_tokens=a.val_tokens,
-        heldout_tokens=a.heldout_tokens,
-        kmeans_iters=a.iters,
-        pos_tags=not a.no_pos_tags,
+    return BuildConfig(**{f.name: getattr(a, f.name) for f in dataclasses.fields(BuildConfig)})
+
+
+def add_llm_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--llm",
+        choices=[str(x) for x in Provider],
+        default="offline",
+        help="offline rules (default); local: the workspace model picks among candidate labels; "
+        "openai: any OpenAI-compatible server (key from OPENAI_API_KEY); anthropic (ANTHROPIC_API_KEY)",
     )
+    p.add_argument("--llm-model", default="", help="model name (default: the provider's)")
+    p.add_argument("--base-url", default="", help="server base URL (default: the provider's)")
 
 
-def resolve_workspace(a: argparse.Namespace) -> Path:
-    from .progress import TqdmProgress
-    from .workspace import build_workspace
-
-    if getattr(a, "workspace", None):
-        return Path(a.workspace)
-    return build_workspace(config_from_args(a), a.out, progress=TqdmProgress())
+def settings_from_args(a: argparse.Namespace) -> ClientSettings:
+    return ClientSettings(Provider(a.llm), a.llm_model, a.base_url, max_rps=getattr(a, "max_rps", None))
 
 
-def format_table(rows: list[dict[str, Any]]) -> str:
-    """The documented layout: Pos, Token, C-ID, Conf, Act, Explanation."""
+def parse_ids(text: str) -> list[int]:
+    try:
+        return [int(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise AutoInterpError(f"--ids takes comma-separated centroid numbers, got {text!r}") from None
+
+
+def format_table(rows: list[SentenceRow]) -> str:
+    """The documented layout: Pos, Token, C-ID, Conf, Act, Explanation ("n/m": not measured)."""
     out = [f"{'Pos':<5}{'Token':<13}{'C-ID':<6}{'Conf':<7}{'Act':<8}Explanation", "-" * 78]
     for r in rows:
-        tok = r["token_str"].replace("\n", "\\n")
-        out.append(
-            f"{r['position']:<5}{tok[:12]:<13}{r['centroid_id']:<6}{r['confidence']:<7.2f}"
-            f"{r['activation']:<8.3f}{r['explanation']}"
-        )
+        tok = r.token_str.replace("\n", "\\n")
+        conf = f"{r.confidence:<7.2f}" if r.measured else f"{'n/m':<7}"
+        out.append(f"{r.position:<5}{tok[:12]:<13}{r.centroid_id:<6}{conf}{r.activation:<8.3f}{r.explanation}")
     return "\n".join(out)
 
 
-async def explain_all(interp: Any, ids: list[int], force: bool, concurrency: int, client: Any = None) -> dict[str, int]:
-    """Explain many centroids with bounded concurrency; cached ones are skipped, so a rerun resumes."""
-    from tqdm.auto import tqdm
-
-    sem = asyncio.Semaphore(max(1, concurrency))
-    counts = {"cached": 0, "generated": 0, "failed": 0}
-    bar = tqdm(total=len(ids), desc="explain centroids", dynamic_ncols=True)
-
-    async def one(cid: int) -> None:
-        async with sem:
-            cached = None if force else interp.cache.get(cid)
-            if cached is not None and not interp.stale_reasons(cached, client):
-                counts["cached"] += 1
-            else:
-                e = await interp.get_or_generate_explanation(cid, llm_client=client, force_regenerate=force)
-                counts["failed" if e.metadata.get("status") == "failed" else "generated"] += 1
-            bar.update(1)
-
-    await asyncio.gather(*(one(i) for i in ids))
-    bar.close()
-    return counts
-
-
-def make_client(a: argparse.Namespace, interp: Any) -> Any:
-    if getattr(a, "llm", "offline") == "openai":
-        from .clients.openai_compat import OpenAICompatibleClient
-
-        return OpenAICompatibleClient(a.llm_model, base_url=a.base_url, max_rps=getattr(a, "max_rps", None))
-    if getattr(a, "llm", "offline") == "local":
-        from .explainers.local_lm import LocalLabelChooser
-
-        return LocalLabelChooser(interp.model)
-    if getattr(a, "llm", "offline") == "anthropic":
-        from .clients.anthropic import AnthropicClient
-
-        return AnthropicClient(a.llm_model, max_rps=getattr(a, "max_rps", None))
-    return None
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m autointerp", description=__doc__)
-    sub = parser.add_subparsers(dest="cmd", required=True)
+def build_parser() -> ArgumentParser:
+    parser = ArgumentParser(prog="python -m autointerp", description=__doc__)
+    sub = parser.add_subparsers(dest="cmd", required=True, parser_class=ArgumentParser)
     b = sub.add_parser("build", help="build (or reuse) a workspace")
-    _add_build_flags(b)
+    add_config_flags(b)
     b.add_argument("--force", action="store_true", help="rebuild even if the workspace exists")
-    b.add_argument(
-        "--backend",
-        choices=("local", "ray"),
-        default="local",
-        help="ray: shard extraction and k-means across Ray workers (pip install -r requirements-ray.txt)",
-    )
+    b.add_argument("--backend", choices=("local", "ray"), default="local", help="ray: shard across Ray workers")
     b.add_argument("--workers", type=int, default=2, help="Ray workers (with --backend ray)")
     for name in ("analyze", "meta", "explain"):
         p = sub.add_parser(name)
         if name != "explain":
             p.add_argument("sentence")
         p.add_argument("--workspace", help="a built workspace folder (default: build/reuse from the flags)")
-        p.add_argument(
-            "--llm",
-            choices=("offline", "local", "openai", "anthropic"),
-            default="offline",
-            help="offline rules (default); local: the workspace model picks among candidate labels; "
-            "openai: any OpenAI-compatible server (key from OPENAI_API_KEY); anthropic (ANTHROPIC_API_KEY)",
-        )
-        p.add_argument("--llm-model", default="gpt-4o-mini", help="model name for openai/anthropic")
-        p.add_argument("--base-url", default="https://api.openai.com/v1", help="OpenAI-compatible base URL")
-        _add_build_flags(p)
+        add_llm_flags(p)
+        add_config_flags(p)
         if name == "analyze":
             p.add_argument("--json", action="store_true", help="print the rows as JSON")
         if name == "explain":
@@ -147,46 +103,71 @@ def main(argv: list[str] | None = None) -> int:
             p.add_argument("--force", action="store_true")
             p.add_argument("--concurrency", type=int, default=4, help="LLM requests in flight at once")
             p.add_argument("--max-rps", type=float, default=None, help="at most this many LLM requests per second")
-            p.add_argument(
-                "--estimate-only",
-                action="store_true",
-                help="print the estimated LLM calls and prompt tokens, then stop",
-            )
-    a = parser.parse_args(argv)
+            p.add_argument("--estimate-only", action="store_true", help="print the estimated LLM cost, then stop")
+    return parser
+
+
+def run(a: argparse.Namespace) -> int:
+    from autointerp.progress import TqdmProgress
+    from autointerp.workspace import build_workspace
+
+    if a.cmd == "build":
+        cfg = config_from_args(a)
+        print(build_workspace(cfg, a.out, progress=TqdmProgress(), force=a.force, backend=a.backend, workers=a.workers))
+        return 0
+    from autointerp.explain.clients.factory import make_client
+    from autointerp.interp import KMeansAutoInterp
+
+    path = Path(a.workspace) if a.workspace else build_workspace(config_from_args(a), a.out, progress=TqdmProgress())
+    interp = KMeansAutoInterp.from_workspace(path)
+    client = make_client(settings_from_args(a), interp.model)
+    if a.cmd == "analyze":
+        analysis = asyncio.run(interp.analyze(a.sentence, llm_client=client))
+        if analysis.notice:
+            print(analysis.notice, file=sys.stderr)
+        print(json.dumps([r.to_dict() for r in analysis.rows], indent=1) if a.json else format_table(analysis.rows))
+    elif a.cmd == "meta":
+        print(asyncio.run(interp.interpret_with_meta_model(a.sentence, llm_client=client)))
+    else:
+        return explain(a, interp, client)
+    return 0
+
+
+def explain(a: argparse.Namespace, interp: Any, client: Any) -> int:
+    from tqdm.auto import tqdm
+
+    ids = parse_ids(a.ids) or list(range(interp.num_centroids))
+    if Provider(a.llm) in (Provider.OPENAI, Provider.ANTHROPIC):
+        from autointerp.explain.planning import estimate_llm_run
+
+        todo = ids if a.force else [i for i in ids if not interp.cache.has(i)]
+        estimate = estimate_llm_run(interp.validation, interp.heldout, interp.tokenizer, todo)
+        print("estimate: " + estimate.describe(), file=sys.stderr)
+        if a.estimate_only:
+            return 0
+    bar = tqdm(total=len(ids), desc="explain centroids", dynamic_ncols=True)
+
+    def tick(done: int, total: int) -> None:
+        bar.n = done
+        bar.refresh()
+
+    counts = asyncio.run(interp.explanations.explain_all(ids, a.force, a.concurrency, client, tick))
+    bar.close()
+    for reason, n in counts.failures.most_common():
+        print(f"failed ({n}): {reason}", file=sys.stderr)
+    print(json.dumps(counts.to_dict()))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    a = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
-        if a.cmd == "build":
-            from .progress import TqdmProgress
-            from .workspace import build_workspace
-
-            path = build_workspace(
-                config_from_args(a), a.out, progress=TqdmProgress(), force=a.force, backend=a.backend, workers=a.workers
-            )
-            print(path)
-            return 0
-        from .interp import KMeansAutoInterp
-
-        interp = KMeansAutoInterp.from_workspace(resolve_workspace(a))
-        client = make_client(a, interp)
-        if a.cmd == "analyze":
-            analysis = asyncio.run(interp.analyze(a.sentence, llm_client=client))
-            if analysis.notice:
-                print(analysis.notice, file=sys.stderr)
-            print(json.dumps(analysis.rows, indent=1) if a.json else format_table(analysis.rows))
-        elif a.cmd == "meta":
-            print(asyncio.run(interp.interpret_with_meta_model(a.sentence, llm_client=client)))
-        else:
-            ids = [int(x) for x in a.ids.split(",") if x.strip()] or list(range(interp.num_centroids))
-            if a.llm in ("openai", "anthropic"):
-                from .planning import estimate_llm_run
-
-                todo = ids if a.force else [i for i in ids if not interp.cache.has(i)]
-                print("estimate: " + estimate_llm_run(interp, todo).describe(), file=sys.stderr)
-                if a.estimate_only:
-                    return 0
-            counts = asyncio.run(explain_all(interp, ids, a.force, a.concurrency, client))
-            print(json.dumps(counts))
-        return 0
-    except AutoInterpError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        return run(a)
+    except (AutoInterpError, OSError) as exc:
+        msg = f"{exc.strerror}: {exc.filename}" if isinstance(exc, OSError) and exc.strerror else str(exc)
+        print(f"error: {msg}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130

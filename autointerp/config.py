@@ -6,11 +6,11 @@ import hashlib
 import json
 import os
 import re
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-from .errors import InputError
+from autointerp.errors import InputError
 
 EMBEDDED_MODEL = "embedded:SmolLM2-135M-Instruct"
 EMBEDDED_CORPUS = "embedded:enwiki"
@@ -30,26 +30,31 @@ def default_workspace_root() -> Path:
     return Path(os.environ.get("AUTOINTERP_WORKSPACES", "workspaces"))
 
 
+def _f(default: Any, help: str, **extra: Any) -> Any:
+    """A config field that also describes its command-line flag (see cli.add_config_flags)."""
+    return field(default=default, metadata={"help": help, **extra})
+
+
 @dataclass(frozen=True)
 class BuildConfig:
     """Everything that changes a workspace's contents. Its hash names the workspace folder."""
 
-    model: str = EMBEDDED_MODEL
-    layer: int = 12
-    site: str = "layer_output"
-    k: int = 256
-    corpus: str = EMBEDDED_CORPUS
-    text_field: str = "text"
-    normalisation: str = "cosine"
-    seed: int = 0
-    window: int = 64
-    train_tokens: int = 100_000
-    val_tokens: int = 40_000
-    heldout_tokens: int = 25_000
-    kmeans_iters: int = 25
-    outlier_factor: float = 8.0
-    dtype: str = "auto"
-    pos_tags: bool = True  # spaCy POS/entity tags for explanations, when spaCy is installed
+    model: str = _f(EMBEDDED_MODEL, f"hub name, local folder, or {EMBEDDED_MODEL}")
+    layer: int = _f(12, "layer whose activations are clustered")
+    site: str = _f("layer_output", "residual stream (layer_output), MLP or attention output", choices=SITES)
+    k: int = _f(256, "number of centroids")
+    corpus: str = _f(EMBEDDED_CORPUS, f".txt, .jsonl or .csv file, or {EMBEDDED_CORPUS}")
+    text_field: str = _f("text", "JSONL field or CSV column holding the text")
+    normalisation: str = _f("cosine", "cosine: centre, unit-normalise, spherical k-means", choices=NORMALISATIONS)
+    seed: int = _f(0, "seed of the split, k-means and sampling")
+    window: int = _f(64, "tokens per context window")
+    train_tokens: int = _f(100_000, "tokens the k-means is fitted on")
+    val_tokens: int = _f(40_000, "tokens explanations are drawn from")
+    heldout_tokens: int = _f(25_000, "tokens explanations are scored on")
+    kmeans_iters: int = _f(25, "Lloyd iterations", aliases=("--iters",))
+    outlier_factor: float = _f(8.0, "train tokens with norm above this many times the median are left out of the fit")
+    dtype: str = _f("auto", "model dtype: auto (bfloat16), bfloat16, float16 or float32")
+    pos_tags: bool = _f(True, "spaCy part-of-speech and entity tags for explanations, when spaCy is installed")
 
     def __post_init__(self) -> None:
         if self.site not in SITES:

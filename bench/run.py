@@ -28,11 +28,11 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from autointerp.activations import layer_activations  # noqa: E402
-from autointerp.corpus import make_windows, read_corpus  # noqa: E402
-from autointerp.index import TokenRecords, ValidationIndex  # noqa: E402
-from autointerp.kmeans import assign, fit_kmeans, kmeans_plus_plus, nearest_two, normalise  # noqa: E402
-from autointerp.models import load_model, sink_token_id  # noqa: E402
+from autointerp.build.activations import layer_activations  # noqa: E402
+from autointerp.build.corpus import make_windows, read_corpus  # noqa: E402
+from autointerp.build.index import TokenRecords, ValidationIndex  # noqa: E402
+from autointerp.build.kmeans import assign, fit_kmeans, kmeans_plus_plus, nearest_two, normalise  # noqa: E402
+from autointerp.build.models import load_model, sink_token_id  # noqa: E402
 
 Row = tuple[str, str, str, str, str, str]
 

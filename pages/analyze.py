@@ -5,10 +5,12 @@ import asyncio
 import pandas as pd
 import streamlit as st
 
-from autointerp.browse import centroid_details
+from autointerp.analysis.meta import interpret
 from autointerp.errors import InputError
-from autointerp.meta import interpret
-from autointerp.views import centroid_color, esc, examples_html, table_rows, token_chips_html, visible
+from autointerp.explain.lifecycle import plan_for
+from autointerp.records import Status
+from autointerp.ui.browse import centroid_details, table_rows
+from autointerp.ui.chips import centroid_color, confidence_text, esc, examples_html, token_chips_html, visible
 
 EXAMPLES = [
     "The quick brown fox jumps over the lazy dog.",
@@ -52,11 +54,11 @@ analysis = st.session_state["analysis"]
 rows = analysis.rows
 if analysis.notice:
     st.warning(analysis.notice)
-failed = [e for e in analysis.explanations.values() if e.metadata.get("status") == "failed"]
+failed = [e for e in analysis.explanations.values() if e.status is Status.FAILED]
 if failed:
     st.warning(
         f"The LLM failed for {len(failed)} centroid(s), which are shown unexplained and were not cached: "
-        f"{failed[0].metadata.get('error', '')}. Check the explainer settings in the sidebar, or switch to "
+        f"{failed[0].info.error or ''}. Check the explainer settings in the sidebar, or switch to "
         "the offline explainer."
     )
 
@@ -64,7 +66,7 @@ st.caption(
     "Each chip is a token coloured by its centroid. Hover for details; dashed chips have low measured "
     "confidence, hatched chips belong to trivial clusters (single token, position or high norm)."
 )
-labels = [f"{r['position']}: {visible(r['token_str'])}" for r in rows]
+labels = [f"{r.position}: {visible(r.token_str)}" for r in rows]
 if len(rows) <= 300:
     picked = st.pills("Select a token to open its centroid", labels, key="token_pick", selection_mode="single")
     selected = labels.index(picked) if picked in labels else None
@@ -75,16 +77,16 @@ st.html(token_chips_html(rows, selected))
 
 if selected is not None:
     r = rows[selected]
-    cid = r["centroid_id"]
+    cid = r.centroid_id
     with st.container(border=True):
         st.markdown(f"#### Centroid {cid}")
         e = analysis.explanations.get(cid)
         c1, c2, c3, c4 = st.columns(4)
-        c1.metric("Confidence", f"{r['confidence']:.2f}")
-        c2.metric("Activation", f"{r['activation']:.3f}")
-        c3.metric("Margin", f"{r['margin']:.3f}", help=f"to runner-up centroid {r['runner_up_id']}")
-        c4.metric("Population", f"{e.metadata.get('population', '—') if e else '—'}")
-        st.html(f"<p><b>Explanation:</b> {esc(r['explanation'])}</p>")
+        c1.metric("Confidence", confidence_text(r))
+        c2.metric("Activation", f"{r.activation:.3f}")
+        c3.metric("Margin", f"{r.margin:.3f}", help=f"to runner-up centroid {r.runner_up_id}")
+        c4.metric("Population", f"{e.info.population if e and e.info.population is not None else '—'}")
+        st.html(f"<p><b>Explanation:</b> {esc(r.explanation)}</p>")
         st.caption("Nearest validation members of this centroid (strongest first):")
         st.html(examples_html(centroid_details(interp, cid).top_examples, cid))
         if st.button("Open in the centroid browser", key="open_browser"):
@@ -99,10 +101,11 @@ st.download_button("Download CSV", df.to_csv(index=False).encode(), "analysis.cs
 st.subheader("Meta-interpretation")
 if "meta" not in st.session_state:
     with st.spinner("Summarising…"):
-        st.session_state["meta"] = asyncio.run(interpret(analysis, client))
+        text_client = plan_for(client, interp.explanations.explainer).text_client
+        st.session_state["meta"] = asyncio.run(interpret(analysis, text_client))
 st.code(st.session_state["meta"], language=None, wrap_lines=True)
 legend = " ".join(
     f'<span style="background:{centroid_color(c)};padding:0 6px;border-radius:3px;margin-right:4px">{c}</span>'
-    for c in sorted({r["centroid_id"] for r in rows})
+    for c in sorted({r.centroid_id for r in rows})
 )
 st.html(f'<div style="font-size:12px">Centroids in this text: {legend}</div>')

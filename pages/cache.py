@@ -5,10 +5,20 @@ import asyncio
 import pandas as pd
 import streamlit as st
 
-from autointerp.cache_io import FORMATS, export_records, import_records
 from autointerp.errors import InputError
+from autointerp.explain.cache_io import FORMATS, export_records, import_records
+from autointerp.records import Status
+from autointerp.ui.browse import CACHE_COLUMNS, cache_rows
 
 interp = st.session_state["interp"]
+
+
+def saved_note(rec) -> str:
+    if rec.measured:
+        return f"measured confidence {rec.confidence:.2f}"
+    return f"not measured ({rec.status}: {rec.info.score.detail if rec.info.score else ''})"
+
+
 client = st.session_state.get("llm_client")
 st.title("Cache review")
 st.caption(
@@ -25,36 +35,7 @@ if not records:
         "or import a file below."
     )
 
-rows = []
-for e in records:
-    stale = interp.stale_reasons(e)
-    rows.append(
-        {
-            "centroid_id": e.centroid_id,
-            "explanation": e.explanation,
-            "confidence": round(e.confidence, 3),
-            "method": e.metadata.get("explainer", e.metadata.get("generation_method", "")),
-            "status": e.metadata.get("status", ""),
-            "stale": bool(stale),
-            "human_edited": bool(e.metadata.get("human_edited")),
-            "accepted": bool(e.metadata.get("accepted")),
-            "timestamp": e.timestamp,
-        }
-    )
-df = pd.DataFrame(
-    rows,
-    columns=[
-        "centroid_id",
-        "explanation",
-        "confidence",
-        "method",
-        "status",
-        "stale",
-        "human_edited",
-        "accepted",
-        "timestamp",
-    ],
-)
+df = pd.DataFrame(cache_rows(interp, records), columns=CACHE_COLUMNS)
 
 if len(df):
     f1, f2, f3, f4 = st.columns([2, 2, 2, 1])
@@ -62,7 +43,8 @@ if len(df):
     conf = f2.slider("Confidence", 0.0, 1.0, (0.0, 1.0), 0.05, key="q_conf")
     methods = f3.multiselect("Method", sorted(df["method"].unique()), key="q_method")
     stale_only = f4.checkbox("Stale only", key="q_stale")
-    view = df[df["confidence"].between(*conf)]
+    in_range = df["confidence"].between(*conf)
+    view = df[in_range | df["confidence"].isna()] if conf == (0.0, 1.0) else df[in_range]
     if query:
         view = view[view["explanation"].str.contains(query, case=False, regex=False)]
     if methods:
@@ -90,7 +72,7 @@ if len(df):
         try:
             for cid, text in changed:
                 rec = asyncio.run(interp.edit_explanation(cid, text, llm_client=client))
-                st.toast(f"Centroid {cid}: saved, confidence {rec.confidence:.2f} ({rec.metadata['status']})")
+                st.toast(f"Centroid {cid}: saved, {saved_note(rec)}")
         except InputError as exc:
             st.error(str(exc))
         else:
@@ -105,8 +87,8 @@ if len(df):
     if a3.button("Regenerate", key="regenerate") and target is not None:
         with st.spinner("Regenerating…"):
             new = asyncio.run(interp.get_or_generate_explanation(int(target), llm_client=client, force_regenerate=True))
-        if new.metadata.get("status") == "failed":
-            st.error(f"Regeneration failed and nothing was saved: {new.metadata.get('error')}")
+        if new.status is Status.FAILED:
+            st.error(f"Regeneration failed and nothing was saved: {new.info.error}")
         else:
             st.rerun()
     if a4.button("Delete", key="delete") and target is not None:
@@ -123,7 +105,7 @@ if len(df):
             except InputError as exc:
                 st.error(str(exc))
             else:
-                st.toast(f"Centroid {target}: saved, confidence {rec.confidence:.2f} ({rec.metadata['status']})")
+                st.toast(f"Centroid {target}: saved, {saved_note(rec)}")
                 st.rerun()
 
 st.divider()

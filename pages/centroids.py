@@ -5,8 +5,10 @@ import asyncio
 import pandas as pd
 import streamlit as st
 
-from autointerp.browse import centroid_details, explanation_table
-from autointerp.views import bar_figure, centroid_color, centroid_map_figure, distance_histogram, esc, examples_html
+from autointerp.records import Status
+from autointerp.ui.browse import centroid_details, explanation_table, neighbour_rows, score_rows
+from autointerp.ui.chips import centroid_color, esc, examples_html
+from autointerp.ui.figures import bar_figure, centroid_map_figure, distance_histogram
 
 interp = st.session_state["interp"]
 client = st.session_state.get("llm_client")
@@ -14,36 +16,38 @@ st.title("Centroid browser")
 
 explanations = {e.centroid_id: e for e in interp.cache.all()}
 table = explanation_table(interp, explanations)
-n_missing = sum(1 for r in table if r["status"] == "unexplained")
+todo = [r.centroid_id for r in table if r.status == "unexplained"]
+n_missing = len(todo)
 if n_missing:
     c1, c2 = st.columns([3, 1])
     c1.info(f"{n_missing} of {len(table)} centroids have no explanation yet; they show as grey on the map.")
     if c2.button(f"Explain all {n_missing}", key="explain_all"):
         bar = st.progress(0.0, text="explaining")
-        todo = [r["centroid_id"] for r in table if r["status"] == "unexplained"]
-        for i, cid in enumerate(todo, 1):
-            asyncio.run(interp.get_or_generate_explanation(cid, llm_client=client))
-            bar.progress(i / len(todo), text=f"explained {i} / {len(todo)}")
+        asyncio.run(
+            interp.explanations.explain_all(
+                todo, llm_client=client, on_done=lambda i, n: bar.progress(i / n, text=f"explained {i} / {n}")
+            )
+        )
         st.rerun()
 
 with st.expander("Search and filter", expanded=True):
     f1, f2, f3 = st.columns([2, 2, 2])
     query = f1.text_input("Search explanations", key="c_query")
     lo, hi = f2.slider("Confidence", 0.0, 1.0, (0.0, 1.0), 0.05, key="c_conf")
-    all_flags = sorted({f.strip() for r in table for f in r["flags"].split(",") if f.strip()})
+    all_flags = sorted({f.strip() for r in table for f in r.flags.split(",") if f.strip()})
     flags = f3.multiselect("Flags", all_flags, key="c_flags")
 view = [
     r
     for r in table
-    if (not query or query.lower() in r["explanation"].lower())
-    and (r["confidence"] is None and lo == 0.0 or r["confidence"] is not None and lo <= r["confidence"] <= hi)
-    and (not flags or any(f in r["flags"] for f in flags))
+    if (not query or query.lower() in r.explanation.lower())
+    and (r.confidence is None and lo == 0.0 or r.confidence is not None and lo <= r.confidence <= hi)
+    and (not flags or any(f in r.flags for f in flags))
 ]
 if not view:
     st.warning("No centroid matches these filters.")
     st.stop()
 
-ids = [r["centroid_id"] for r in view]
+ids = [r.centroid_id for r in view]
 if "goto_centroid" in st.session_state:  # sent by another page
     st.session_state["c_select"] = st.session_state.pop("goto_centroid")
 if st.session_state.get("c_select") not in ids:
@@ -75,40 +79,21 @@ st.html(
     f"Centroid {selected}</span> {esc(e.explanation if e else '(unexplained)')}</h3>"
 )
 m1, m2, m3, m4 = st.columns(4)
-m1.metric("Confidence", f"{e.confidence:.2f}" if e else "—")
+m1.metric("Confidence", f"{e.confidence:.2f}" if e and e.measured else ("not measured" if e else "—"))
 m2.metric("Population (validation)", f"{d.population:,}")
-m3.metric("Status", (e.metadata.get("status", "") if e else "unexplained") or "—")
-m4.metric("Flags", ", ".join(e.metadata.get("flags", [])) if e and e.metadata.get("flags") else "none")
+m3.metric("Status", str(e.status) if e else "unexplained")
+m4.metric("Flags", ", ".join(e.info.flags) if e and e.info.flags else "none")
 if st.button("Regenerate explanation" if e else "Generate explanation", key="regen"):
     with st.spinner("Explaining and scoring on held-out tokens…", show_time=True):
         new = asyncio.run(interp.get_or_generate_explanation(selected, llm_client=client, force_regenerate=True))
-    if new.metadata.get("status") == "failed":
-        st.error(f"The explanation failed and was not saved: {new.metadata.get('error')}")
+    if new.status is Status.FAILED:
+        st.error(f"The explanation failed and was not saved: {new.info.error}")
     else:
         st.rerun()
 
-if e and e.metadata.get("score"):
-    s = e.metadata["score"]
+if e and e.info.score:
     with st.expander("Score breakdown (held-out, balanced accuracy; chance = 0.5)", expanded=True):
-        st.dataframe(
-            pd.DataFrame(
-                [
-                    {
-                        "method": s.get("method"),
-                        "balanced accuracy": s.get("balanced_accuracy"),
-                        "95% CI": f"{s.get('ci_low')} – {s.get('ci_high')}",
-                        "TPR (members)": s.get("tpr"),
-                        "TNR (nearest centroids)": s.get("tnr_hard"),
-                        "TNR (random)": s.get("tnr_random"),
-                        "members": s.get("n_pos"),
-                        "hard negatives": s.get("n_hard"),
-                        "random negatives": s.get("n_random"),
-                    }
-                ]
-            ),
-            hide_index=True,
-            width="stretch",
-        )
+        st.dataframe(pd.DataFrame(score_rows(e)), hide_index=True, width="stretch")
         st.caption("confidence = clip(2 × (balanced accuracy − 0.5), 0, 1)")
 
 left, right = st.columns(2)
@@ -132,18 +117,5 @@ with right:
             bar_figure(d.logit_lens, "Logit lens: what the centroid predicts", "#9467bd"), key="lens", width="stretch"
         )
     st.markdown("**Nearest other centroids**")
-    st.dataframe(
-        pd.DataFrame(
-            [
-                {
-                    "centroid": c,
-                    "distance": round(dist, 3),
-                    "explanation": explanations[c].explanation if c in explanations else "—",
-                }
-                for c, dist in d.neighbours
-            ]
-        ),
-        hide_index=True,
-        width="stretch",
-    )
+    st.dataframe(pd.DataFrame(neighbour_rows(d, explanations)), hide_index=True, width="stretch")
 st.caption(interp.workspace.attribution if interp.workspace else "")

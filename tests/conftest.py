@@ -63,7 +63,7 @@ def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def tiny_model(tiny_model_dir: Path):
-    from autointerp.models import load_model
+    from autointerp.build.models import load_model
 
     return load_model(str(tiny_model_dir), device="cpu", dtype="float32")
 

@@ -47,14 +47,14 @@ def test_offline_confidences_are_measured_and_spread(real_interp):
 
 
 def test_right_explanation_scores_high_and_a_wrong_one_near_chance(real_interp):
-    from autointerp.explainers.base import Rule
-    from autointerp.scorers.exact import RuleScorer
+    from autointerp.explain.explainers.base import Rule
+    from autointerp.explain.scorers.exact import RuleScorer
 
     exps = {c: asyncio.run(real_interp.get_or_generate_explanation(c)) for c in range(real_interp.num_centroids)}
     best = max(exps.values(), key=lambda e: e.confidence)
-    sampler = real_interp.heldout_sampler()
+    sampler = real_interp.heldout.sampler
     data = sampler.scoring_set(best.centroid_id)
-    from autointerp.explainers.base import ExplanationDraft
+    from autointerp.explain.explainers.base import ExplanationDraft
 
     right = Rule.from_json(best.metadata["evidence"]["rule"])
     scores = []
@@ -69,7 +69,7 @@ def test_right_explanation_scores_high_and_a_wrong_one_near_chance(real_interp):
 
 
 def test_embedded_model_chooses_labels_through_the_user_path(real_interp):
-    from autointerp.explainers.local_lm import LocalLabelChooser
+    from autointerp.explain.explainers.local_lm import LocalLabelChooser
 
     chooser = LocalLabelChooser(real_interp.model)
     rows = asyncio.run(real_interp.analyze_sentence(SENTENCE, llm_client=chooser))

@@ -34,7 +34,7 @@ def test_assign_rejects_bad_activations(tiny_interp, bad):
 
 
 def test_top_k_examples_strongest_first(tiny_interp):
-    counts = tiny_interp.val_index.counts
+    counts = tiny_interp.validation.index.counts
     cid = int(np.argmax(counts))
     ex = tiny_interp.get_top_k_validation_examples(cid, k=5)
     assert len(ex) == 5 and all(isinstance(e, ValidationExample) for e in ex)
@@ -104,13 +104,13 @@ def test_width_mismatch_and_nan_centroids(tiny_model, tmp_path):
 def test_raw_validation_activations_path(tiny_model, tmp_path):
     g = torch.Generator().manual_seed(0)
     tokens = torch.randint(2, 300, (20, 16), generator=g)
-    from autointerp.activations import layer_activations
+    from autointerp.build.activations import layer_activations
 
     acts = layer_activations(tiny_model, tokens, torch.ones_like(tokens), 1, "mlp_output").float()
     centroids = acts.reshape(-1, 64)[torch.randperm(320, generator=g)[:6]]
     ai = KMeansAutoInterp(tmp_path, tiny_model, centroids, acts, tokens, layer_idx=1, activation_type="mlp_output")
-    assert len(ai.val_index) == 14 * 16 and len(ai.heldout_index) == 6 * 16
-    cid = int(np.argmax(ai.val_index.counts))
+    assert len(ai.validation.index) == 14 * 16 and len(ai.heldout.index) == 6 * 16
+    cid = int(np.argmax(ai.validation.index.counts))
     ex = ai.get_top_k_validation_examples(cid, 3)
     assert ex[0].activation >= ex[-1].activation
     with pytest.raises(InputError, match="validation_tokens"):
@@ -120,7 +120,7 @@ def test_raw_validation_activations_path(tiny_model, tmp_path):
 
 
 def test_get_or_generate_is_lazy_cached_and_forced(tiny_interp):
-    cid = int(np.argmax(tiny_interp.val_index.counts))
+    cid = int(np.argmax(tiny_interp.validation.index.counts))
     first = run(tiny_interp.get_or_generate_explanation(cid))
     assert isinstance(first, CentroidExplanation) and tiny_interp.cache.has(cid)
     assert first.metadata["status"] == "scored" and "score" in first.metadata
@@ -131,7 +131,7 @@ def test_get_or_generate_is_lazy_cached_and_forced(tiny_interp):
 
 
 def test_stale_entry_is_regenerated(tiny_interp):
-    cid = int(np.argmax(tiny_interp.val_index.counts))
+    cid = int(np.argmax(tiny_interp.validation.index.counts))
     e = run(tiny_interp.get_or_generate_explanation(cid))
     tiny_interp.cache.set(CentroidExplanation(cid, "old", 0.9, [], metadata={**e.metadata, "centroid_hash": "x"}))
     cached = tiny_interp.cache.get(cid)

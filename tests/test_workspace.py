@@ -14,10 +14,11 @@ def test_workspace_contents_and_metadata(tiny_workspace, tiny_config):
     for key in ("model", "layer", "site", "k", "normalisation", "corpus", "seed", "sink_policy", "outlier_policy"):
         assert key in ws.metadata
     assert torch.allclose(ws.centroids.norm(dim=1), torch.ones(8), atol=1e-4)  # spherical
-    assert len(ws.val_index) >= tiny_config.val_tokens and len(ws.heldout_index) >= tiny_config.heldout_tokens
+    assert len(ws.splits["val"].index) >= tiny_config.val_tokens
+    assert len(ws.splits["heldout"].index) >= tiny_config.heldout_tokens
     # every indexed token points at a real stored token
-    r = ws.val_index.records
-    assert (ws.val_windows[r.window, r.pos] == r.token).all()
+    r = ws.splits["val"].index.records
+    assert (ws.splits["val"].windows[r.window, r.pos] == r.token).all()
 
 
 def test_unchanged_config_reuses_and_changed_config_never_mixes(tiny_workspace, tiny_config, tiny_model):

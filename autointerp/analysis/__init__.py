@@ -1,0 +1,1 @@
+"""Analysis stage: a sentence token by token, and the meta-interpretation grounded in it."""

@@ -1,0 +1,129 @@
+"""Meta-interpretation: how the model processed a sentence, every claim grounded in tokens and centroids."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from autointerp.analysis.sentence import SentenceAnalysis
+from autointerp.constants import LOW_CONFIDENCE
+from autointerp.errors import LLMError
+from autointerp.explain.clients.base import LLMClient
+from autointerp.explain.features import STRUCTURE, category_of, shape, word_class
+from autointerp.explain.prompts.meta import meta_prompt
+from autointerp.records import SentenceRow
+
+GROUPS = {
+    "structure": "SYNTACTIC STRUCTURE (punctuation and boundaries)",
+    "function": "FUNCTION WORDS",
+    "content": "CONTENT AND SEMANTIC CATEGORIES",
+}
+
+
+@dataclass
+class Fact:
+    """One centroid used in the sentence: its tokens, explanation and measured confidence (None: not measured)."""
+
+    centroid_id: int
+    tokens: list[str]
+    positions: list[int]
+    explanation: str
+    confidence: float | None
+    mean_activation: float
+    group: str
+    flags: list[str] = field(default_factory=list)
+
+    @property
+    def uncertain(self) -> bool:
+        return self.confidence is not None and self.confidence < LOW_CONFIDENCE
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "uncertain": self.uncertain}
+
+
+def _group_of(row: SentenceRow, rule_features: set[str]) -> str:
+    """From the rule when it names a word class or character class, else from the token itself."""
+    if any(f.startswith(("class:", "shape:", "pos:")) for f in rule_features):
+        return category_of(rule_features)
+    if shape(row.token_str) in STRUCTURE:
+        return "structure"
+    return "function" if word_class(row.token_str) else "content"
+
+
+def grounded_facts(analysis: SentenceAnalysis) -> list[Fact]:
+    by_cid: dict[int, list[SentenceRow]] = defaultdict(list)
+    for row in analysis.rows:
+        by_cid[row.centroid_id].append(row)
+    facts = []
+    for cid, rows in by_cid.items():
+        e = analysis.explanations.get(cid)
+        rule = e.info.rule if e else None
+        feats = {f for term in rule for f in term} if rule else set()
+        first = rows[0]
+        facts.append(
+            Fact(
+                centroid_id=cid,
+                tokens=[r.token_str for r in rows],
+                positions=[r.position for r in rows],
+                explanation=first.explanation,
+                confidence=round(first.confidence, 2) if first.measured else None,
+                mean_activation=round(sum(r.activation for r in rows) / len(rows), 3),
+                group=_group_of(first, feats),
+                flags=list(first.flags),
+            )
+        )
+    facts.sort(key=lambda f: f.positions[0])
+    return facts
+
+
+def _tokens(f: Fact, n: int = 6) -> str:
+    return ", ".join(repr(t.strip() or t) for t in f.tokens[:n])
+
+
+def offline_interpretation(analysis: SentenceAnalysis) -> str:
+    facts = grounded_facts(analysis)
+    lines = [f"The model assigned the {len(analysis.rows)} tokens of this text to {len(facts)} centroids."]
+    if analysis.truncated:
+        lines.append(analysis.notice)
+    sections: list[tuple[str, list[str]]] = []
+    for group, title in GROUPS.items():
+        sure = [f for f in facts if f.group == group and f.confidence is not None and not f.uncertain]
+        items = [
+            f'{_tokens(f)} → centroid {f.centroid_id} "{f.explanation}" ({f.confidence:.2f} confidence)' for f in sure
+        ]
+        sections.append((f"{title}:", items))
+    unsure = [f for f in facts if f.uncertain]
+    sections.append(
+        (
+            f"UNCERTAIN (measured confidence below {LOW_CONFIDENCE}; not asserted):",
+            [f'{_tokens(f)} → centroid {f.centroid_id} "{f.explanation}" ({f.confidence:.2f})' for f in unsure],
+        )
+    )
+    unmeasured = [f for f in facts if f.confidence is None]
+    sections.append(
+        (
+            "NOT MEASURED (no held-out score; not asserted):",
+            [f'{_tokens(f)} → centroid {f.centroid_id} "{f.explanation}"' for f in unmeasured],
+        )
+    )
+    num = 1
+    for title, items in sections:
+        if items:
+            lines += ["", f"{num}. {title}", *(f"   - {i}" for i in items)]
+            num += 1
+    shared = [f for f in facts if len(f.tokens) > 1]
+    if shared:
+        joined = "; ".join(f"{_tokens(f, 4)} (centroid {f.centroid_id})" for f in shared)
+        lines += ["", f"Tokens that share a centroid: {joined}."]
+    return "\n".join(lines)
+
+
+async def interpret(analysis: SentenceAnalysis, client: LLMClient | None = None) -> str:
+    """Offline: built from the structured analysis. With an LLM: the LLM writes from the same facts."""
+    if client is None:
+        return offline_interpretation(analysis)
+    try:
+        return await client.complete(meta_prompt([f.to_dict() for f in grounded_facts(analysis)]))
+    except LLMError as exc:
+        return offline_interpretation(analysis) + f"\n\n(The LLM failed, so this summary is the offline one: {exc})"

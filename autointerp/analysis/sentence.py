@@ -1,0 +1,91 @@
+"""Sentence analysis: one forward pass, each token's centroid, explanation and measured confidence."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from autointerp.build.activations import iter_activations
+from autointerp.build.space import CentroidSpace
+from autointerp.errors import InputError
+from autointerp.explain.lifecycle import Explanations, LLMChoice
+from autointerp.records import CentroidExplanation, SentenceRow
+
+
+@dataclass
+class SentenceAnalysis:
+    rows: list[SentenceRow]
+    n_input_tokens: int
+    truncated: bool = False
+    notice: str = ""
+    explanations: dict[int, CentroidExplanation] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Site:
+    """Where activations are read: the layer, the site and the sink token prefixed to each window."""
+
+    layer: int
+    site: str
+    sink_id: int | None
+
+
+class SentenceAnalyzer:
+    def __init__(self, model: Any, site: Site, space: CentroidSpace, explanations: Explanations, max_tokens: int):
+        self.model = model
+        self.site = site
+        self.space = space
+        self.explanations = explanations
+        self.max_tokens = max_tokens
+
+    def tokenize(self, sentence: str) -> tuple[list[int], bool, int]:
+        """Token ids (cut to `max_tokens`), whether they were cut, and the full count."""
+        if not isinstance(sentence, str):
+            raise InputError(f"sentence must be text, got {type(sentence).__name__}")
+        if not sentence.strip():
+            raise InputError("the sentence is empty: type some text to analyse")
+        ids = self.model.tokenizer(sentence, add_special_tokens=False)["input_ids"]
+        n = len(ids)
+        return (ids[: self.max_tokens], True, n) if n > self.max_tokens else (ids, False, n)
+
+    async def analyze(
+        self, sentence: str, k: int = 10, llm_client: LLMChoice = None, explain: bool = True
+    ) -> SentenceAnalysis:
+        ids, truncated, n = self.tokenize(sentence)
+        s = self.site
+        batch = next(iter_activations(self.model, [ids], s.layer, s.site, s.sink_id, batch_tokens=len(ids) + 1))
+        near = self.space.nearest(batch.acts)
+        act = self.space.activation(near.dist)
+        explanations: dict[int, CentroidExplanation] = {}
+        if explain:
+            for cid in sorted(set(near.first.tolist())):
+                explanations[cid] = await self.explanations.get_or_generate(cid, k, llm_client)
+        tok = self.model.tokenizer
+        rows = []
+        for i, tid in enumerate(ids):
+            cid = int(near.first[i])
+            e = explanations.get(cid)
+            rows.append(
+                SentenceRow(
+                    position=i,
+                    token_id=int(tid),
+                    token_str=tok.decode([int(tid)]),
+                    centroid_id=cid,
+                    explanation=e.explanation if e else "",
+                    confidence=float(e.confidence) if e else 0.0,
+                    activation=float(act[i]),
+                    distance=float(near.dist[i]),
+                    margin=float(near.margin[i]),
+                    runner_up_id=int(near.second[i]),
+                    norm=float(batch.acts[i].norm()),
+                    flags=list(e.info.flags) if e else [],
+                    status=e.status if e else None,
+                    explainer=(e.info.explainer or "") if e else "",
+                )
+            )
+        notice = (
+            f"The text has {n} tokens; only the first {len(ids)} were analysed (the limit is {self.max_tokens})."
+            if truncated
+            else ""
+        )
+        return SentenceAnalysis(rows, n, truncated, notice, explanations)

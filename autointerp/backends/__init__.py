@@ -1,1 +1,0 @@
-"""Optional build backends; the default local backend lives in autointerp.workspace."""

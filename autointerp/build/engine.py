@@ -1,0 +1,156 @@
+"""Build engines: where training activations live while k-means runs, behind one protocol.
+
+The local engine keeps activations in this process (on the model's device); the Ray engine
+(`ray_engine.py`) shards them across workers. Both hand `fit_train` a `kmeans.Shards`, so the fit is
+the same code either way.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import torch
+
+from autointerp.build import kmeans
+from autointerp.build.activations import iter_activations, model_device
+from autointerp.build.corpus import TokenWindows
+from autointerp.build.index import ValidationIndex, stream_records
+from autointerp.config import BuildConfig
+from autointerp.errors import WorkspaceError
+from autointerp.progress import Progress
+
+
+@dataclass
+class TrainFit:
+    centroids: torch.Tensor  # (k, d) on CPU
+    center: torch.Tensor | None
+    median_norm: float
+    median_centered_norm: float
+    n_train: int
+    n_outliers: int
+    inertia: float
+    iterations: int
+    reseeded: int
+
+
+class PreparedShards(kmeans.Shards, Protocol):
+    """Training shards that can drop outliers and centre themselves before the fit."""
+
+    def prepare(self, threshold: float, mode: str) -> tuple[int, torch.Tensor | None]: ...
+
+    def median_centered_norm(self) -> float: ...
+
+
+class BuildEngine(Protocol):
+    """Extracts, fits and indexes; `close` releases workers."""
+
+    def fit(self, train: TokenWindows, sink: int | None, progress: Progress) -> TrainFit: ...
+
+    def index(
+        self,
+        windows: TokenWindows,
+        centroids: torch.Tensor,
+        center: torch.Tensor | None,
+        sink: int | None,
+        stage: str,
+        progress: Progress,
+    ) -> ValidationIndex: ...
+
+    def close(self) -> None: ...
+
+
+def fit_train(shards: PreparedShards, norms: torch.Tensor, config: BuildConfig, progress: Progress) -> TrainFit:
+    """Outlier cut, centring and k-means, the same for every engine."""
+    median = float(norms.median())
+    threshold = config.outlier_factor * median
+    n_kept, center = shards.prepare(threshold, config.normalisation)
+    k = min(config.k, n_kept)
+    res = kmeans.fit_sharded(
+        shards,
+        k,
+        iters=config.kmeans_iters,
+        seed=config.seed,
+        spherical=config.normalisation == "cosine",
+        progress=lambda i, n: progress("fit k-means", i, n),
+    )
+    progress("fit k-means", config.kmeans_iters, config.kmeans_iters)
+    return TrainFit(
+        centroids=res.centroids.cpu(),
+        center=center,
+        median_norm=median,
+        median_centered_norm=shards.median_centered_norm(),
+        n_train=len(norms),
+        n_outliers=len(norms) - n_kept,
+        inertia=res.inertia,
+        iterations=res.iterations,
+        reseeded=res.reseeded,
+    )
+
+
+class TrainShards(kmeans.LocalShards):
+    """Training activations held in this process, on the model's device."""
+
+    def __init__(self, raw: torch.Tensor, device: torch.device):
+        self.raw: torch.Tensor | None = raw
+        self.norms = raw.norm(dim=1)
+        self.device = device
+        self.center: torch.Tensor | None = None
+        self._centered = torch.empty(0)
+        super().__init__(torch.empty(0, raw.shape[1]))
+
+    def prepare(self, threshold: float, mode: str) -> tuple[int, torch.Tensor | None]:
+        assert self.raw is not None, "prepare() runs once"
+        kept = self.raw[self.norms <= threshold]
+        self.center = kept.mean(0) if mode == "cosine" else None
+        self.raw = None
+        x, self._centered = kmeans.centre_and_normalise(kept, self.center, mode)
+        super().__init__(x.to(self.device))
+        return len(kept), self.center
+
+    def median_centered_norm(self) -> float:
+        return float(self._centered.median())
+
+
+class LocalEngine:
+    """Everything in this process; activations are streamed, never held, when indexing."""
+
+    def __init__(self, config: BuildConfig, model: Any):
+        self.config, self.model = config, model
+
+    def fit(self, train: TokenWindows, sink: int | None, progress: Progress) -> TrainFit:
+        cfg = self.config
+        acts, done = [], 0
+        for batch in iter_activations(self.model, train.windows, cfg.layer, cfg.site, sink):
+            acts.append(batch.acts)
+            done += len(batch.acts)
+            progress("extract train activations", done, train.n_tokens)
+        shards = TrainShards(torch.cat(acts), model_device(self.model))
+        del acts
+        return fit_train(shards, shards.norms, cfg, progress)
+
+    def index(
+        self,
+        windows: TokenWindows,
+        centroids: torch.Tensor,
+        center: torch.Tensor | None,
+        sink: int | None,
+        stage: str,
+        progress: Progress,
+    ) -> ValidationIndex:
+        cfg, done = self.config, 0
+
+        def tick(n: int) -> None:
+            nonlocal done
+            done += n
+            progress(stage, done, windows.n_tokens)
+
+        records = stream_records(
+            self.model, windows.windows, cfg.layer, cfg.site, sink, centroids, center, cfg.normalisation, on_batch=tick
+        )
+        if records is None:
+            raise WorkspaceError(f"{stage}: the split holds no tokens")
+        return ValidationIndex(records, centroids.shape[0])
+
+    def close(self) -> None:
+        return None

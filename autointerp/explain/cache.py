@@ -1,0 +1,80 @@
+"""On-disk explanation cache: one JSON file per centroid, written atomically."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+from autointerp.files import atomic_write_text
+from autointerp.records import CentroidExplanation
+
+log = logging.getLogger(__name__)
+
+
+class CentroidExplanationCache:
+    """`cache_dir/centroid_<id>.json`, each holding exactly the fields of CentroidExplanation.
+
+    A corrupt file is reported (logged and listed in `corrupt`) and treated as absent, never fatal.
+    """
+
+    def __init__(self, cache_dir: str | os.PathLike[str]):
+        self.cache_dir = Path(cache_dir)
+        self.cache_dir.mkdir(parents=True, exist_ok=True)
+        self.corrupt: dict[int, str] = {}
+
+    def path(self, centroid_id: int) -> Path:
+        return self.cache_dir / f"centroid_{int(centroid_id)}.json"
+
+    def get(self, centroid_id: int) -> CentroidExplanation | None:
+        p = self.path(centroid_id)
+        try:
+            text = p.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return None
+        try:
+            record = CentroidExplanation.from_dict(json.loads(text))
+            if record.centroid_id != int(centroid_id):
+                raise ValueError(f"file holds centroid {record.centroid_id}")
+        except (ValueError, TypeError, json.JSONDecodeError) as exc:
+            self.corrupt[int(centroid_id)] = str(exc)
+            log.warning("skipping corrupt cache file %s: %s", p, exc)
+            return None
+        self.corrupt.pop(int(centroid_id), None)
+        return record
+
+    def set(self, explanation: CentroidExplanation) -> None:
+        data = explanation.to_dict()
+        atomic_write_text(self.path(explanation.centroid_id), json.dumps(data, indent=2, ensure_ascii=False))
+
+    def has(self, centroid_id: int) -> bool:
+        return self.get(centroid_id) is not None
+
+    def delete(self, centroid_id: int) -> bool:
+        try:
+            self.path(centroid_id).unlink()
+            return True
+        except FileNotFoundError:
+            return False
+
+    def clear(self) -> None:
+        for p in self.cache_dir.glob("centroid_*.json"):
+            p.unlink(missing_ok=True)
+        self.corrupt.clear()
+
+    def ids(self) -> list[int]:
+        out = []
+        for p in self.cache_dir.glob("centroid_*.json"):
+            try:
+                out.append(int(p.stem.split("_", 1)[1]))
+            except ValueError:
+                continue
+        return sorted(out)
+
+    def all(self) -> list[CentroidExplanation]:
+        return [e for e in (self.get(i) for i in self.ids()) if e is not None]
+
+    def as_records(self) -> list[dict[str, Any]]:
+        return [e.to_dict() for e in self.all()]

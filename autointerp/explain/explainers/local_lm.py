@@ -1,0 +1,81 @@
+"""A local transformers model choosing among the offline explainer's candidate labels.
+
+Small models such as the embedded SmolLM2-135M are poor at free-form explanation but can rank a few
+candidate labels. Each label is scored by its mean log-probability after a prompt showing the cluster's
+examples, minus its mean log-probability after a content-free prompt (a calibration against the label's
+prior). The chosen candidate is still a rule, so its confidence is measured exactly on held-out tokens.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import torch
+
+from autointerp.explain.explainers.base import ClusterEvidence, ExplanationDraft
+from autointerp.explain.explainers.offline import OfflineExplainer, label_for
+from autointerp.explain.prompts.local import PROMPT_VERSION, choice_prompt, null_prompt
+
+
+class LocalLabelChooser:
+    prompt_version = PROMPT_VERSION
+
+    def __init__(self, model: Any, tokenizer: Any | None = None, candidates: int = 4, examples: int = 12):
+        self.hf = getattr(model, "_model", model)  # an nnterp model wraps the HF module
+        self.tokenizer = tokenizer or model.tokenizer
+        self.candidates = candidates
+        self.examples = examples
+        self.offline = OfflineExplainer()
+        self.model = str(getattr(getattr(self.hf, "config", None), "_name_or_path", type(self.hf).__name__))
+        self.name = "local-lm-choice"
+
+    def _prompt(self, evidence: ClusterEvidence) -> str:
+        toks = [t for band in evidence.bands for t in band[: max(1, self.examples // max(1, len(evidence.bands)))]]
+        return choice_prompt(toks[: self.examples])
+
+    @torch.no_grad()
+    def _logprob(self, prompt: str, continuation: str) -> float:
+        p = self.tokenizer(prompt, add_special_tokens=False)["input_ids"]
+        c = self.tokenizer(" " + continuation, add_special_tokens=False)["input_ids"]
+        ids = torch.tensor([p + c], device=next(self.hf.parameters()).device)
+        logits = self.hf(input_ids=ids).logits[0, len(p) - 1 : -1].float()
+        lp = torch.log_softmax(logits, -1).gather(1, torch.tensor(c, device=logits.device)[:, None])
+        return float(lp.mean())
+
+    def candidates_for(self, evidence: ClusterEvidence) -> list[tuple[Any, float]]:
+        """The best rule of each kind (category, token set, in-context), distinct by label."""
+        out, seen, kinds = [], set(), set()
+        for rule, val in self.offline.ranked_rules(evidence, 200):
+            term = rule.terms[0] if rule.terms else frozenset()
+            kind = "tokens" if len(rule.terms) > 1 else "context" if len(term) > 1 else "single"
+            label = label_for(rule)
+            if label in seen or (kind in kinds and len(out) >= 2):
+                continue
+            out.append((rule, val))
+            seen.add(label)
+            kinds.add(kind)
+            if len(out) >= self.candidates:
+                break
+        return out
+
+    def choose(self, evidence: ClusterEvidence) -> tuple[int, list[dict[str, Any]]]:
+        ranked = self.candidates_for(evidence)
+        prompt = self._prompt(evidence)
+        null = null_prompt()
+        scores = []
+        for rule, val in ranked:
+            label = label_for(rule)
+            s = self._logprob(prompt, label) - self._logprob(null, label)
+            scores.append({"label": label, "calibrated_logprob": round(s, 4), "validation_score": round(val, 4)})
+        best = max(range(len(scores)), key=lambda i: scores[i]["calibrated_logprob"])
+        return best, scores
+
+    async def explain(self, evidence: ClusterEvidence) -> ExplanationDraft:
+        if not evidence.members:
+            return await self.offline.explain(evidence)
+        best, scores = await asyncio.to_thread(self.choose, evidence)
+        rule = self.candidates_for(evidence)[best][0]
+        draft = self.offline.draft(evidence, rule, explainer=self.name, model=self.model, extra={"candidates": scores})
+        draft.prompt_version = PROMPT_VERSION
+        return draft

@@ -1,0 +1,288 @@
+"""The explanation lifecycle: generate from validation evidence, measure on held-out tokens, cache,
+reuse while current, edit, accept, and explain many centroids at once."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from autointerp.build.space import CentroidSpace
+from autointerp.errors import InputError, LLMError
+from autointerp.explain.cache import CentroidExplanationCache
+from autointerp.explain.clients.base import GenerateAdapter, LLMClient
+from autointerp.explain.explainers.base import Explainer, ExplanationDraft
+from autointerp.explain.explainers.llm import LLMExplainer
+from autointerp.explain.explainers.parse import rule_from_text
+from autointerp.explain.provenance import centroid_hash, stale_reasons
+from autointerp.explain.scorers.detection import DetectionScorer, UnscoredScorer
+from autointerp.explain.scorers.exact import RuleScorer
+from autointerp.explain.splits import SplitView
+from autointerp.records import (
+    CentroidExplanation,
+    ExplanationInfo,
+    Provenance,
+    ScoreResult,
+    ScoringConfig,
+    Status,
+    ValidationExample,
+    now_iso,
+)
+
+log = logging.getLogger(__name__)
+
+# What callers may pass as `llm_client`: nothing (offline), an explainer (e.g. the local label chooser),
+# an LLMClient (our HTTP clients), or the documented custom object with generate(prompt).
+LLMChoice = LLMClient | Explainer | Any | None
+
+
+@dataclass
+class ExplainPlan:
+    """What one `llm_client` argument means, decided once."""
+
+    explainer: Explainer
+    scorer_client: LLMClient | None = None  # can label held-out examples (detection scoring)
+    text_client: LLMClient | None = None  # can write text (meta-interpretation)
+
+
+def plan_for(llm_client: LLMChoice, default: Explainer) -> ExplainPlan:
+    if llm_client is None:
+        return ExplainPlan(default)
+    if isinstance(llm_client, Explainer):
+        return ExplainPlan(llm_client)
+    if isinstance(llm_client, LLMClient):
+        return ExplainPlan(LLMExplainer(llm_client), llm_client, llm_client)
+    if callable(getattr(llm_client, "generate", None)):
+        adapter = GenerateAdapter(llm_client)
+        return ExplainPlan(LLMExplainer(adapter), None, adapter)
+    raise InputError(
+        f"llm_client must be an LLM client (complete()), an object with generate(prompt), or an explainer; "
+        f"got {type(llm_client).__name__}"
+    )
+
+
+@dataclass(frozen=True)
+class Identity:
+    """What every explanation of this workspace describes, before the centroid itself."""
+
+    model: str
+    layer: int
+    site: str
+    corpus: str
+
+
+@dataclass
+class ExplainCounts:
+    cached: int = 0
+    generated: int = 0
+    failed: int = 0
+    unscored: int = 0
+    failures: Counter[str] = field(default_factory=Counter)  # reason -> how many
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "cached": self.cached,
+            "generated": self.generated,
+            "failed": self.failed,
+            "unscored": self.unscored,
+            "failures": dict(self.failures),
+        }
+
+
+class Explanations:
+    def __init__(
+        self,
+        cache: CentroidExplanationCache,
+        space: CentroidSpace,
+        identity: Identity,
+        validation: SplitView | None,
+        heldout: SplitView | None,
+        explainer: Explainer,
+        scoring: ScoringConfig,
+    ):
+        self.cache = cache
+        self.space = space
+        self.identity = identity
+        self.validation = validation
+        self.heldout = heldout
+        self.explainer = explainer
+        self.scoring = scoring
+        self._hashes = [centroid_hash(c) for c in space.centroids]
+
+    def provenance(self, centroid_id: int) -> Provenance:
+        i = self.identity
+        return Provenance(
+            i.model,
+            i.layer,
+            i.site,
+            self._hashes[centroid_id],
+            i.corpus,
+            self.space.normalisation,
+            self.scoring.label(),
+        )
+
+    def examples(self, centroid_id: int, k: int = 10) -> list[ValidationExample]:
+        cid = self.space.check_id(centroid_id)
+        if k < 0:
+            raise InputError(f"k must be >= 0, got {k}")
+        return self.validation.examples(cid, k) if self.validation is not None else []
+
+    async def _score(self, draft: ExplanationDraft, cid: int, plan: ExplainPlan) -> ScoreResult:
+        """Exactly when the explanation is a rule; else by LLM detection; else by the rule its text reads
+        as. A failed scorer never becomes a score: the explanation is kept, unscored, with the reason."""
+        if self.heldout is None:
+            return ScoreResult("none", None, status=Status.INSUFFICIENT_DATA, detail="no held-out data")
+        data = self.heldout.sampler.scoring_set(cid)
+        failure = ""
+        if draft.rule is None and plan.scorer_client is not None:
+            detection = DetectionScorer(plan.scorer_client, self.scoring.detection_sample, self.scoring.seed)
+            try:
+                return await detection.score(draft, data)
+            except LLMError as exc:
+                failure = f"LLM detection scoring failed: {exc}"
+        if draft.rule is None:
+            draft.rule = rule_from_text(draft.explanation)
+        if draft.rule is not None:
+            return await RuleScorer().score(draft, data)
+        return await UnscoredScorer(failure or UnscoredScorer().detail).score(draft, data)
+
+    async def generate(
+        self, centroid_id: int, examples: list[ValidationExample] | None = None, llm_client: LLMChoice = None
+    ) -> CentroidExplanation:
+        """Explain from validation evidence, then measure on held-out tokens.
+
+        Raises LLMError when generation fails: a failure is never returned as a low score."""
+        cid = self.space.check_id(centroid_id)
+        examples = examples if examples is not None else self.examples(cid)
+        texts = [e.text for e in examples]
+        if self.validation is None:
+            info = ExplanationInfo(Status.NO_DATA, self.provenance(cid))
+            return CentroidExplanation(cid, "Unexplained: no validation data was given", 0.0, texts, info=info)
+        plan = plan_for(llm_client, self.explainer)
+        evidence = self.validation.sampler.evidence(cid)
+        draft = await plan.explainer.explain(evidence)
+        score = await self._score(draft, cid, plan)
+        info = ExplanationInfo(
+            status=Status.SCORED if score.ok else score.status,
+            provenance=self.provenance(cid),
+            explainer=draft.explainer,
+            explainer_model=draft.model,
+            prompt_version=draft.prompt_version,
+            score=score,
+            rule=draft.rule.to_json() if draft.rule is not None else None,
+            evidence={k: v for k, v in draft.evidence.items() if k not in ("rule", "flags")},
+            flags=list(draft.evidence.get("flags", evidence.flags)),
+            population=evidence.population,
+            neighbours=evidence.neighbours,
+            stated_confidence=draft.stated_confidence,
+            error=score.detail if "scoring failed" in score.detail else None,
+        )
+        return CentroidExplanation(cid, draft.explanation, score.confidence, texts, info=info)
+
+    def stale_reasons(self, explanation: CentroidExplanation, llm_client: LLMChoice = None) -> list[str]:
+        explainer = plan_for(llm_client, self.explainer).explainer
+        current = (explainer.name, getattr(explainer, "prompt_version", None) or "")
+        return stale_reasons(explanation.info, self.provenance(explanation.centroid_id), current)
+
+    def cached(self, centroid_id: int, llm_client: LLMChoice = None) -> CentroidExplanation | None:
+        """The cached explanation if it is still current."""
+        cached = self.cache.get(centroid_id)
+        if cached is None:
+            return None
+        reasons = self.stale_reasons(cached, llm_client)
+        if reasons:
+            log.info("centroid %d: cached explanation is stale (%s)", centroid_id, "; ".join(reasons))
+            return None
+        return cached
+
+    async def get_or_generate(
+        self, centroid_id: int, k: int = 10, llm_client: LLMChoice = None, force_regenerate: bool = False
+    ) -> CentroidExplanation:
+        """Cached unless forced or stale. A failed generation is returned marked failed and never cached."""
+        cid = self.space.check_id(centroid_id)
+        if not force_regenerate and (hit := self.cached(cid, llm_client)) is not None:
+            return hit
+        try:
+            expl = await self.generate(cid, self.examples(cid, k), llm_client)
+        except LLMError as exc:
+            info = ExplanationInfo(Status.FAILED, self.provenance(cid), error=str(exc))
+            return CentroidExplanation(cid, "Unexplained: the LLM failed", 0.0, [], info=info)
+        if expl.status.cacheable:
+            self.cache.set(expl)
+        return expl
+
+    async def edit(self, centroid_id: int, text: str, llm_client: LLMChoice = None) -> CentroidExplanation:
+        """Save a human edit, marked as such, and measure it on held-out data.
+
+        An edit is scored exactly when it reads as a rule (a category, concept, quoted tokens, "after
+        'x'"); otherwise through an LLM client that can run detection; otherwise it is kept *unscored*."""
+        cid = self.space.check_id(centroid_id)
+        text = (text or "").strip()
+        if not text:
+            raise InputError("an explanation cannot be empty")
+        old = self.cache.get(cid)
+        draft = ExplanationDraft(text, "human", rule_from_text(text))
+        score = await self._score(draft, cid, plan_for(llm_client, self.explainer))
+        rule = draft.rule
+        base = old.info if old else ExplanationInfo()
+        info = ExplanationInfo(
+            status=Status.SCORED if score.ok else score.status,
+            provenance=self.provenance(cid),
+            explainer="human",
+            score=score,
+            rule=rule.to_json() if rule else None,
+            evidence=base.evidence,
+            flags=base.flags,
+            population=base.population,
+            neighbours=base.neighbours,
+            human_edited=True,
+            previous_explanation=old.explanation if old else None,
+        )
+        examples = old.top_k_examples if old else [e.text for e in self.examples(cid)]
+        record = CentroidExplanation(cid, text, score.confidence, examples, info=info)
+        self.cache.set(record)
+        return record
+
+    def accept(self, centroid_id: int) -> CentroidExplanation:
+        cid = self.space.check_id(centroid_id)
+        e = self.cache.get(cid)
+        if e is None:
+            raise InputError(f"centroid {cid} has no cached explanation to accept")
+        e.info.accepted = now_iso()
+        self.cache.set(e)
+        return e
+
+    async def explain_all(
+        self,
+        ids: list[int],
+        force: bool = False,
+        concurrency: int = 4,
+        llm_client: LLMChoice = None,
+        on_done: Callable[[int, int], None] | None = None,
+    ) -> ExplainCounts:
+        """Explain many centroids with bounded concurrency; current cache entries are kept, so a rerun resumes."""
+        for cid in ids:
+            self.space.check_id(cid)
+        sem = asyncio.Semaphore(max(1, concurrency))
+        counts = ExplainCounts()
+
+        async def one(cid: int) -> None:
+            async with sem:
+                hit = None if force else self.cached(cid, llm_client)
+                e = hit or await self.get_or_generate(cid, llm_client=llm_client, force_regenerate=True)
+                if hit is not None:
+                    counts.cached += 1
+                elif e.status is Status.FAILED:
+                    counts.failed += 1
+                    counts.failures[e.info.error or "unknown error"] += 1
+                else:
+                    counts.generated += 1
+                    counts.unscored += e.status is Status.UNSCORED
+                if on_done is not None:
+                    on_done(counts.cached + counts.generated + counts.failed, len(ids))
+
+        await asyncio.gather(*(one(i) for i in ids))
+        return counts

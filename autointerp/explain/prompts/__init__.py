@@ -1,0 +1,1 @@
+"""Prompt texts, one module per task, kept apart from the logic that sends them."""

@@ -1,0 +1,68 @@
+"""Detection scoring of free-text explanations through an LLM: which held-out contexts match?"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+
+from autointerp.errors import LLMError
+from autointerp.explain.clients.base import LLMClient
+from autointerp.explain.explainers.base import ExplanationDraft
+from autointerp.explain.prompts.detect import BATCH, SCHEMA, detection_prompt
+from autointerp.explain.scorers.base import ScoreResult, ScoringSet, summarise
+from autointerp.records import Status
+
+
+def parse_labels(text: str, n: int) -> list[bool]:
+    m = re.search(r"\[[^\]]*\]", text)
+    if not m:
+        raise LLMError(f"expected a JSON list of {n} labels, got {text[:100]!r}")
+    try:
+        labels = json.loads(m.group(0))
+    except json.JSONDecodeError as exc:
+        raise LLMError(f"unparseable label list: {text[:100]!r}") from exc
+    if len(labels) != n or any(x not in (0, 1, True, False) for x in labels):
+        raise LLMError(f"expected {n} labels of 0/1, got {labels!r}")
+    return [bool(x) for x in labels]
+
+
+class DetectionScorer:
+    """Free text measured through an LLM: it labels shuffled held-out members and non-members."""
+
+    name = "llm-detection"
+
+    def __init__(self, client: LLMClient, sample: int = 40, seed: int = 0):
+        self.client = client
+        self.sample = sample
+        self.seed = seed
+
+    async def score(self, draft: ExplanationDraft, data: ScoringSet) -> ScoreResult:
+        rng = random.Random(self.seed)
+        groups = {
+            "pos": data.positives[: self.sample],
+            "hard": data.hard_negatives[: self.sample // 2],
+            "rand": data.random_negatives[: self.sample // 2],
+        }
+        items = [(g, t) for g, ts in groups.items() for t in ts]
+        rng.shuffle(items)
+        hits: dict[str, list[bool]] = {g: [] for g in groups}
+        for s in range(0, len(items), BATCH):
+            chunk = items[s : s + BATCH]
+            prompt = detection_prompt(draft.explanation, [t for _, t in chunk])
+            text = await self.client.complete(prompt, max_tokens=100, schema=SCHEMA)
+            for (g, _), label in zip(chunk, parse_labels(text, len(chunk)), strict=True):
+                hits[g].append(label)
+        return summarise(self.name, hits["pos"], hits["hard"], hits["rand"])
+
+
+class UnscoredScorer:
+    """Nothing can measure this explanation here: the result says so, and is never a guessed number."""
+
+    name = "none"
+
+    def __init__(self, detail: str = "no LLM scorer is configured and the text does not read as a rule"):
+        self.detail = detail
+
+    async def score(self, draft: ExplanationDraft, data: ScoringSet) -> ScoreResult:
+        return ScoreResult(self.name, None, status=Status.UNSCORED, detail=self.detail)

@@ -1,0 +1,47 @@
+"""A split of the workspace made readable: its index, token texts and evidence sampler together."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from autointerp.build.index import ValidationIndex
+from autointerp.build.space import CentroidSpace
+from autointerp.explain.evidence import EvidenceSampler
+from autointerp.explain.texts import TokenTexts
+from autointerp.records import ScoringConfig, ValidationExample
+
+
+@dataclass
+class SplitView:
+    index: ValidationIndex
+    texts: TokenTexts
+    sampler: EvidenceSampler
+    space: CentroidSpace
+
+    @classmethod
+    def create(
+        cls,
+        index: ValidationIndex,
+        windows: np.ndarray,
+        tags: np.ndarray | None,
+        tokenizer: Any,
+        space: CentroidSpace,
+        scoring: ScoringConfig,
+    ) -> SplitView:
+        texts = TokenTexts(windows, tokenizer, tags)
+        sampler = EvidenceSampler(index, texts, space.neighbour_ids, space.normalisation, scoring)
+        return cls(index, texts, sampler, space)
+
+    def activation(self, row: int) -> float:
+        return float(self.space.activation(np.float32(self.index.records.dist[row])))
+
+    def examples(self, centroid_id: int, k: int) -> list[ValidationExample]:
+        """The k nearest members of the centroid, strongest first (an index slice, no scan)."""
+        r = self.index.records
+        return [
+            self.texts.example(int(r.window[row]), int(r.pos[row]), self.activation(int(row)))
+            for row in self.index.members(centroid_id, k)
+        ]

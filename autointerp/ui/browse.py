@@ -1,0 +1,256 @@
+"""Page data: the tables and per-centroid details the dashboard shows, computed from the core."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import torch
+
+from autointerp.records import CentroidExplanation, SentenceRow, Status
+
+if TYPE_CHECKING:
+    from autointerp.interp import KMeansAutoInterp
+
+
+@dataclass
+class CentroidDetails:
+    centroid_id: int
+    population: int
+    distances: np.ndarray  # every validation member's distance, nearest first
+    top_examples: list[dict[str, Any]]  # nearest members: left, token, right, activation
+    outer_examples: list[dict[str, Any]]  # sampled from the outer half of the cluster
+    top_tokens: list[tuple[str, int]]
+    next_tokens: list[tuple[str, int]]
+    neighbours: list[tuple[int, float]]  # (centroid id, centroid distance)
+    logit_lens: list[tuple[str, float]] = field(default_factory=list)
+
+
+@dataclass
+class CentroidSummary:
+    """One row of the centroid browser's map and filters."""
+
+    centroid_id: int
+    explanation: str
+    confidence: float | None  # None: unexplained or not measured
+    population: int
+    flags: str
+    method: str
+    status: str
+    human_edited: bool
+    x: float
+    y: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _example(interp: KMeansAutoInterp, row: int) -> dict[str, Any]:
+    view = interp.validation
+    assert view is not None
+    r = view.index.records
+    left, tok, right = view.texts.context(int(r.window[row]), int(r.pos[row]), radius=16)
+    return {
+        "left": left,
+        "token": tok,
+        "right": right,
+        "activation": view.activation(row),
+        "distance": float(r.dist[row]),
+    }
+
+
+def centroid_details(
+    interp: KMeansAutoInterp, centroid_id: int, n_examples: int = 10, seed: int = 0
+) -> CentroidDetails:
+    cid = interp.space.check_id(centroid_id)
+    view = interp.validation
+    rows = view.index.members(cid) if view is not None else np.empty(0, dtype=np.int64)
+    dists = np.asarray(view.index.records.dist)[rows] if view is not None else np.empty(0)
+    outer = rows[len(rows) // 2 :]
+    rng = np.random.default_rng(seed + cid)
+    outer = np.sort(rng.choice(outer, size=min(n_examples, len(outer)), replace=False)) if len(outer) else outer
+    tok_counts: Counter[str] = Counter()
+    next_counts: Counter[str] = Counter()
+    if view is not None:
+        r, texts = view.index.records, view.texts
+        for row in rows:
+            ids = texts.window_ids(int(r.window[row]))
+            p = int(r.pos[row])
+            tok_counts[texts.token_str(ids[p])] += 1
+            if p + 1 < len(ids):
+                next_counts[texts.token_str(ids[p + 1])] += 1
+    space = interp.space
+    return CentroidDetails(
+        centroid_id=cid,
+        population=len(rows),
+        distances=dists,
+        top_examples=[_example(interp, int(x)) for x in rows[:n_examples]],
+        outer_examples=[_example(interp, int(x)) for x in outer],
+        top_tokens=tok_counts.most_common(10),
+        next_tokens=next_counts.most_common(10),
+        neighbours=[
+            (int(i), float(v)) for i, v in zip(space.neighbour_ids[cid], space.neighbour_distances[cid], strict=True)
+        ],
+        logit_lens=logit_lens(interp, cid),
+    )
+
+
+def centroid_in_model_space(interp: KMeansAutoInterp, centroid_id: int) -> torch.Tensor:
+    """Undo the normalisation: centre + direction scaled to the typical centred norm."""
+    space = interp.space
+    c = space.centroids[centroid_id]
+    if space.normalisation != "cosine":
+        return c
+    center = space.center if space.center is not None else torch.zeros_like(c)
+    scale = float(interp.metadata.get("median_centered_norm") or center.norm() or 1.0)
+    return center + c * scale
+
+
+def logit_lens(interp: KMeansAutoInterp, centroid_id: int, k: int = 10) -> list[tuple[str, float]]:
+    """What the centroid direction predicts through the final norm and unembedding. Layer-output only:
+    MLP and attention outputs are deltas, not residual states, so the lens would mislead there."""
+    model = interp.model
+    if interp.activation_type != "layer_output" or not hasattr(model, "lm_head"):
+        return []
+    try:
+        norm, head = model.ln_final._module, model.lm_head._module
+        v = centroid_in_model_space(interp, centroid_id)
+        w = next(head.parameters())
+        with torch.no_grad():
+            logits = head(norm(v.to(w.device, w.dtype))).float()
+        top = torch.topk(torch.softmax(logits, -1), k)
+        return [(interp.tokenizer.decode([int(i)]), float(p)) for p, i in zip(top.values, top.indices, strict=True)]
+    except (AttributeError, RuntimeError, StopIteration):
+        return []
+
+
+def centroid_map(centroids: torch.Tensor) -> np.ndarray:
+    """2-D PCA coordinates of the centroids (deterministic sign)."""
+    x = centroids.float() - centroids.float().mean(0)
+    if x.shape[0] < 2:
+        return np.zeros((x.shape[0], 2))
+    _, _, v = torch.linalg.svd(x, full_matrices=False)
+    xy = (x @ v[:2].T).numpy()
+    signs = np.sign(xy[np.abs(xy).argmax(0), range(xy.shape[1])])
+    return xy * np.where(signs == 0, 1, signs)
+
+
+def status_label(e: CentroidExplanation | None, stale: bool = False) -> str:
+    if e is None:
+        return "unexplained"
+    return "stale" if stale else str(e.status)
+
+
+def explanation_table(interp: KMeansAutoInterp, explanations: dict[int, CentroidExplanation]) -> list[CentroidSummary]:
+    """One row per centroid, explained or not, for browsing and filtering."""
+    view = interp.validation
+    counts = view.index.counts if view is not None else np.zeros(interp.num_centroids, int)
+    xy = centroid_map(interp.space.centroids)
+    rows = []
+    for cid in range(interp.num_centroids):
+        e = explanations.get(cid)
+        rows.append(
+            CentroidSummary(
+                centroid_id=cid,
+                explanation=e.explanation if e else "",
+                confidence=float(e.confidence) if e and e.measured else None,
+                population=int(counts[cid]),
+                flags=", ".join(e.info.flags) if e else "",
+                method=(e.info.explainer or "") if e else "",
+                status=status_label(e, bool(e and interp.stale_reasons(e))),
+                human_edited=bool(e and e.info.human_edited),
+                x=float(xy[cid, 0]),
+                y=float(xy[cid, 1]),
+            )
+        )
+    return rows
+
+
+def confidence_cell(confidence: float, status: Status | None) -> float | None:
+    """A table cell: the measured confidence, or empty when nothing measured it."""
+    return round(confidence, 2) if status is not None and status.measured else None
+
+
+def table_rows(rows: list[SentenceRow]) -> list[dict[str, Any]]:
+    """The documented columns: Pos, Token, C-ID, Conf, Act, Explanation (plus who explained it)."""
+    return [
+        {
+            "Pos": r.position,
+            "Token": r.token_str,
+            "C-ID": r.centroid_id,
+            "Conf": confidence_cell(r.confidence, r.status),
+            "Act": round(r.activation, 3),
+            "Explanation": r.explanation,
+            "Status": str(r.status) if r.status is not None else "unexplained",
+            "Explainer": r.explainer,
+        }
+        for r in rows
+    ]
+
+
+def score_rows(e: CentroidExplanation) -> list[dict[str, Any]]:
+    """The score breakdown of one explanation, and the rule its text was read as."""
+    s = e.info.score
+    if s is None:
+        return []
+    rule = " OR ".join(" AND ".join(t) for t in e.info.rule) if e.info.rule else "—"
+    return [
+        {
+            "method": s.method,
+            "status": str(s.status),
+            "balanced accuracy": s.balanced_accuracy,
+            "95% CI": f"{s.ci_low} – {s.ci_high}" if s.ci_low is not None else "—",
+            "TPR (members)": s.tpr,
+            "TNR (nearest centroids)": s.tnr_hard,
+            "TNR (random)": s.tnr_random,
+            "members": s.n_pos,
+            "hard negatives": s.n_hard,
+            "random negatives": s.n_random,
+            "read as rule": rule,
+            "detail": s.detail,
+        }
+    ]
+
+
+def neighbour_rows(details: CentroidDetails, explanations: dict[int, CentroidExplanation]) -> list[dict[str, Any]]:
+    return [
+        {
+            "centroid": c,
+            "distance": round(dist, 3),
+            "explanation": explanations[c].explanation if c in explanations else "—",
+        }
+        for c, dist in details.neighbours
+    ]
+
+
+CACHE_COLUMNS = [
+    "centroid_id",
+    "explanation",
+    "confidence",
+    "method",
+    "status",
+    "stale",
+    "human_edited",
+    "accepted",
+    "timestamp",
+]
+
+
+def cache_rows(interp: KMeansAutoInterp, records: list[CentroidExplanation]) -> list[dict[str, Any]]:
+    """The cache review grid: one row per cached explanation."""
+    return [
+        {
+            "centroid_id": e.centroid_id,
+            "explanation": e.explanation,
+            "confidence": round(e.confidence, 3) if e.measured else None,
+            "method": e.info.explainer or "",
+            "status": str(e.status),
+            "stale": bool(interp.stale_reasons(e)),
+            "human_edited": e.info.human_edited,
+            "accepted": bool(e.info.accepted),
+            "timestamp": e.timestamp,
+        }
+        for e in records
+    ]

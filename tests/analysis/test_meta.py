@@ -1,0 +1,72 @@
+import asyncio
+import json
+
+from autointerp.analysis.meta import grounded_facts, interpret
+from autointerp.analysis.sentence import SentenceAnalysis
+from autointerp.constants import LOW_CONFIDENCE
+from autointerp.explain.clients import OpenAICompatibleClient
+from autointerp.records import CentroidExplanation, SentenceRow, Status
+
+
+def analysis(interp, text="The cat sat on the mat. If it rains, we stay."):
+    return asyncio.run(interp.analyze(text))
+
+
+def test_offline_meta_cites_every_centroid_and_hedges_low_confidence(tiny_interp):
+    a = analysis(tiny_interp)
+    text = asyncio.run(interp_offline(a))
+    facts = grounded_facts(a)
+    assert facts and all(f.confidence is not None for f in facts)  # offline rules are always measured
+    for f in facts:
+        assert f"centroid {f.centroid_id}" in text
+        assert f"{f.confidence:.2f}" in text
+    low = [f for f in facts if f.confidence < LOW_CONFIDENCE]
+    if low:
+        assert "UNCERTAIN" in text
+        section = text.split("UNCERTAIN", 1)[1]
+        assert all(f"centroid {f.centroid_id}" in section for f in low)
+
+
+async def interp_offline(a):
+    return await interpret(a, None)
+
+
+def test_llm_meta_gets_the_grounded_facts(tiny_interp, llm_server):
+    srv = llm_server(lambda p: (200, "The model groups punctuation (centroid 1, 0.90).", 0))
+    client = OpenAICompatibleClient("m", base_url=f"{srv.url}/v1", backoff=0.01)
+    a = analysis(tiny_interp)
+    out = asyncio.run(interpret(a, client))
+    assert out == "The model groups punctuation (centroid 1, 0.90)."
+    prompt = srv.calls[-1]["body"]["messages"][0]["content"]
+    facts = json.loads(prompt.split("FACTS (JSON):\n", 1)[1])
+    assert {f["centroid_id"] for f in facts} == {r.centroid_id for r in a.rows}
+
+
+def test_failing_llm_falls_back_to_the_offline_summary(tiny_interp, llm_server):
+    srv = llm_server(lambda p: (503, "busy", 0))
+    client = OpenAICompatibleClient("m", base_url=f"{srv.url}/v1", backoff=0.01, retries=1)
+    out = asyncio.run(interpret(analysis(tiny_interp), client))
+    assert "offline" in out and "centroid" in out
+
+
+def row(i, tok, cid, conf, status=Status.SCORED):
+    return SentenceRow(i, 0, tok, cid, f"e{cid}", conf, 0.5, 0.1, 0.1, 0, 1.0, [], status)
+
+
+def test_groups_follow_word_and_character_class():
+    rows = [row(0, "The", 1, 0.9), row(1, " cat", 2, 0.8), row(2, " over", 3, 0.9), row(3, ".", 4, 0.9)]
+    exps = {
+        3: CentroidExplanation(3, "e3", 0.9, [], metadata={"evidence": {"rule": [["tok:over"], ["tok:under"]]}}),
+        4: CentroidExplanation(4, "e4", 0.9, [], metadata={"evidence": {"rule": [["shape:sentence_end"]]}}),
+    }
+    facts = {f.centroid_id: f.group for f in grounded_facts(SentenceAnalysis(rows, 4, explanations=exps))}
+    assert facts == {1: "function", 2: "content", 3: "function", 4: "structure"}
+
+
+def test_unmeasured_explanations_are_never_listed_as_low_confidence():
+    rows = [row(0, " fox", 1, 0.0, Status.UNSCORED), row(1, " ran", 2, 0.2), row(2, ".", 3, 0.9)]
+    text = asyncio.run(interpret(SentenceAnalysis(rows, 3)))
+    uncertain = text.split("UNCERTAIN", 1)[1].split("NOT MEASURED", 1)[0]
+    assert "centroid 2" in uncertain and "centroid 1" not in uncertain
+    assert "centroid 1" in text.split("NOT MEASURED", 1)[1]
+    assert "0.00" not in text

@@ -1,0 +1,59 @@
+import pytest
+import torch
+from transformers import AutoModelForCausalLM
+
+from autointerp.build.activations import iter_activations, layer_activations
+from autointerp.build.models import check_layer_and_site, load_model, sink_token_id
+from autointerp.errors import InputError, ModelLoadError
+
+
+def test_unknown_model_gets_clear_error(monkeypatch, tmp_path):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(ModelLoadError, match="does not exist"):
+        load_model(str(tmp_path / "no-such-model"))
+    with pytest.raises(ModelLoadError, match="could not load model"):
+        load_model("no-such-org/no-such-model-xyz")
+
+
+def test_unknown_layer_and_site(tiny_model):
+    with pytest.raises(InputError, match="out of range"):
+        check_layer_and_site(tiny_model, 4, "layer_output")
+    with pytest.raises(InputError, match="unknown site"):
+        check_layer_and_site(tiny_model, 1, "resid_mid")
+
+
+@pytest.mark.parametrize("layer", [0, 2])
+def test_early_stop_equals_full_forward(tiny_model, tiny_model_dir, layer):
+    hf = AutoModelForCausalLM.from_pretrained(tiny_model_dir, dtype=torch.float32)
+    ids = torch.tensor([[5, 17, 42, 99, 7]])
+    mask = torch.ones_like(ids)
+    ours = layer_activations(tiny_model, ids, mask, layer, "layer_output")
+    with torch.no_grad():
+        ref = hf(ids, attention_mask=mask, output_hidden_states=True).hidden_states[layer + 1]
+    assert torch.allclose(ours, ref, atol=1e-5)
+
+
+def test_sites_decompose_the_residual(tiny_model):
+    ids = torch.tensor([[5, 17, 42, 99]])
+    mask = torch.ones_like(ids)
+    out1 = layer_activations(tiny_model, ids, mask, 1, "layer_output")
+    out0 = layer_activations(tiny_model, ids, mask, 0, "layer_output")
+    attn = layer_activations(tiny_model, ids, mask, 1, "attention_output")
+    mlp = layer_activations(tiny_model, ids, mask, 1, "mlp_output")
+    assert torch.allclose(out0 + attn + mlp, out1, atol=1e-4)
+
+
+def test_batching_and_padding_never_reach_the_data(tiny_model):
+    sink = sink_token_id(tiny_model.tokenizer)
+    windows = [[5, 6, 7, 8, 9, 10], [11, 12, 13], [14, 15, 16, 17]]
+    batched = list(iter_activations(tiny_model, windows, 2, "layer_output", sink, batch_tokens=10_000))
+    assert len(batched) == 1
+    b = batched[0]
+    assert len(b.acts) == sum(map(len, windows))
+    assert b.token_ids.tolist() == [t for w in windows for t in w]
+    for i, w in enumerate(windows):
+        alone = next(iter_activations(tiny_model, [w], 2, "layer_output", sink)).acts
+        assert torch.allclose(b.acts[b.window_ids == i], alone, atol=1e-4)
+        assert b.positions[b.window_ids == i].tolist() == list(range(len(w)))
+    small = list(iter_activations(tiny_model, windows, 2, "layer_output", sink, batch_tokens=8))
+    assert len(small) == 3

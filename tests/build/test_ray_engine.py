@@ -1,0 +1,32 @@
+"""The Ray backend on a local 2-worker Ray instance must match the single-process build."""
+
+import numpy as np
+import pytest
+import torch
+
+ray = pytest.importorskip("ray", reason="optional backend: pip install -r requirements-ray.txt")
+
+from autointerp.workspace import Workspace, build_workspace  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def ray_local():
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
+    yield
+    ray.shutdown()
+
+
+def test_ray_build_matches_single_process(ray_local, tiny_config, tiny_model, tmp_path):
+    local = Workspace.open(build_workspace(tiny_config, tmp_path / "local", model=tiny_model))
+    dist = Workspace.open(build_workspace(tiny_config, tmp_path / "ray", model=tiny_model, backend="ray", workers=2))
+    assert dist.metadata["backend"] == "ray" and local.metadata["backend"] == "local"
+    assert torch.allclose(local.center, dist.center, atol=1e-5)
+    assert torch.allclose(local.centroids, dist.centroids, atol=1e-4)
+    for split in ("val", "heldout"):
+        a, b = local.splits[split].index.records, dist.splits[split].index.records
+        assert len(a) == len(b)
+        assert np.array_equal(np.asarray(a.window), np.asarray(b.window))
+        assert np.array_equal(np.asarray(a.pos), np.asarray(b.pos))
+        assert (np.asarray(a.cluster) == np.asarray(b.cluster)).mean() >= 0.999
+        assert np.allclose(np.asarray(a.dist), np.asarray(b.dist), atol=1e-4)
+    assert local.metadata["outliers_excluded"] == dist.metadata["outliers_excluded"]
