@@ -112,13 +112,20 @@ def run(a: argparse.Namespace) -> int:
     from autointerp.workspace import build_workspace
 
     if a.cmd == "build":
-        cfg = config_from_args(a)
-        print(build_workspace(cfg, a.out, progress=TqdmProgress(), force=a.force, backend=a.backend, workers=a.workers))
+        with TqdmProgress() as bars:
+            path = build_workspace(
+                config_from_args(a), a.out, bars, force=a.force, backend=a.backend, workers=a.workers
+            )
+        print(path)
         return 0
     from autointerp.explain.clients.factory import make_client
     from autointerp.interp import KMeansAutoInterp
 
-    path = Path(a.workspace) if a.workspace else build_workspace(config_from_args(a), a.out, progress=TqdmProgress())
+    if a.workspace:
+        path = Path(a.workspace)
+    else:
+        with TqdmProgress() as bars:
+            path = build_workspace(config_from_args(a), a.out, bars)
     interp = KMeansAutoInterp.from_workspace(path)
     client = make_client(settings_from_args(a), interp.model)
     if a.cmd == "analyze":
@@ -166,7 +173,7 @@ def main(argv: list[str] | None = None) -> int:
         return run(a)
     except (AutoInterpError, OSError) as exc:
         msg = f"{exc.strerror}: {exc.filename}" if isinstance(exc, OSError) and exc.strerror else str(exc)
-        print(f"error: {msg}", file=sys.stderr)
+        print("error: " + " ".join(msg.split()), file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

@@ -55,7 +55,7 @@ class KMeansAutoInterp:
         if isinstance(centroids, (str, os.PathLike)):
             centroids, file_meta = load_kmeans_centroids(centroids)
             metadata = {**file_meta, **metadata}
-        self.model = load_model(model) if isinstance(model, (str, os.PathLike)) else model
+        self.model = load_model(str(model)) if isinstance(model, (str, os.PathLike)) else model
         self.tokenizer = self.model.tokenizer
         if activation_type not in SITES:
             raise InputError(f"unknown activation_type {activation_type!r}; choose one of {', '.join(SITES)}")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Any, Protocol
 
 
 class Progress(Protocol):
@@ -18,8 +18,20 @@ class TqdmProgress:
 
     def __init__(self) -> None:
         self.stage: str | None = None
-        self.bar = None
+        self.bar: Any = None
         self.finished: set[str] = set()
+
+    def __enter__(self) -> TqdmProgress:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """End an unfinished bar, so that what is printed next (an error, say) starts on its own line."""
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
 
     def __call__(self, stage: str, done: int, total: int) -> None:
         from tqdm.auto import tqdm

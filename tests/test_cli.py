@@ -1,5 +1,7 @@
 import json
 
+import pytest
+
 from autointerp.cli import main
 
 
@@ -70,3 +72,45 @@ def test_estimate_before_an_llm_run(tiny_workspace, capsys, llm_server):
     assert srv.calls == []  # estimating costs nothing
     calls = int(err.split("about ")[1].split(" LLM calls")[0].replace(",", ""))
     assert 4 * 2 <= calls <= 4 * 10  # one explanation call plus the detection batches per centroid
+
+
+def test_cli_errors_are_one_line_with_exit_code_2(tiny_workspace, capsys, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    cases = [
+        ["explain", "--workspace", str(tiny_workspace), "--ids", "a,b"],
+        ["analyze", "x", "--model", "/nonexistent/model", "--out", str(tmp_path)],
+        ["build", "--k", "many"],
+        ["analyze"],
+    ]
+    for argv in cases:
+        with pytest.raises(SystemExit) as stop:
+            raise SystemExit(main(argv))
+        assert stop.value.code == 2, argv
+        err = capsys.readouterr().err.strip()
+        last = err.splitlines()[-1]  # progress bars may come before; the error is one whole line
+        assert last.startswith("error:") and err.count("error:") == 1 and "Traceback" not in err, (argv, err)
+
+
+def test_unwritable_out_folder_is_reported(tiny_config, capsys, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    flags = ["--model", tiny_config.model, "--corpus", tiny_config.corpus, "--layer", "2", "--k", "8"]
+    flags += ["--window", "32", "--train-tokens", "3000", "--val-tokens", "1500", "--heldout-tokens", "1200"]
+    assert main(["build", *flags, "--dtype", "float32", "--no-pos-tags", "--out", str(blocker / "ws")]) == 2
+    err = capsys.readouterr().err
+    assert "cannot write a workspace" in err and "Traceback" not in err
+
+
+def test_build_flags_come_from_the_config():
+    import dataclasses
+
+    from autointerp.cli import build_parser, config_from_args
+    from autointerp.config import BuildConfig
+
+    a = build_parser().parse_args(["build", "--outlier-factor", "4.5", "--dtype", "float32", "--iters", "3"])
+    cfg = config_from_args(a)
+    assert cfg.outlier_factor == 4.5 and cfg.dtype == "float32" and cfg.kmeans_iters == 3
+    defaults = config_from_args(build_parser().parse_args(["build"]))
+    assert defaults == BuildConfig()
+    assert {f.name for f in dataclasses.fields(BuildConfig)} <= set(vars(a))

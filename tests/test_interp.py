@@ -1,10 +1,12 @@
 import asyncio
+from dataclasses import astuple
 
 import numpy as np
 import pytest
 import torch
 
 from autointerp import CentroidExplanation, KMeansAutoInterp, ValidationExample
+from autointerp.build.activations import iter_activations
 from autointerp.errors import InputError
 
 
@@ -43,6 +45,10 @@ def test_top_k_examples_strongest_first(tiny_interp):
     for e in ex:
         assert e.text == "".join(e.token_strings) and 0 <= e.token_position < len(e.tokens)
         # the activation reported equals a fresh computation for that token in that context
+        fresh = next(iter_activations(tiny_interp.model, [e.tokens], *astuple(tiny_interp.analyzer.site)))
+        near = tiny_interp.space.nearest(fresh.acts[e.token_position : e.token_position + 1])
+        assert int(near.first[0]) == cid
+        assert float(tiny_interp.space.activation(near.dist)[0]) == pytest.approx(e.activation, abs=1e-4)
     with pytest.raises(InputError, match="out of range"):
         tiny_interp.get_top_k_validation_examples(8)
     with pytest.raises(InputError, match="out of range"):

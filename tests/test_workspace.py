@@ -37,7 +37,33 @@ def test_failed_build_leaves_nothing(tiny_config, tiny_model, tmp_path):
     bad = tiny_config.with_(corpus=str(tmp_path / "missing.txt"))
     with pytest.raises(CorpusError):
         build_workspace(bad, tmp_path / "ws", model=tiny_model)
-    assert not any((tmp_path / "ws").glob("*")) if (tmp_path / "ws").exists() else True
+    assert not (tmp_path / "ws").exists() or not any((tmp_path / "ws").iterdir())
+
+
+def test_write_that_fails_midway_leaves_no_partial_folder(tiny_config, tiny_model, tmp_path, monkeypatch):
+    from autointerp.build.index import ValidationIndex
+
+    saved = []
+
+    def full_disk(self, folder):
+        saved.append(folder)
+        (folder / "half-written.npy").parent.mkdir(parents=True, exist_ok=True)
+        (folder / "half-written.npy").write_bytes(b"x")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(ValidationIndex, "save", full_disk)
+    root = tmp_path / "ws"
+    with pytest.raises(OSError, match="No space"):
+        build_workspace(tiny_config, root, model=tiny_model)
+    assert saved, "the failure must happen while writing"
+    assert list(root.iterdir()) == []  # neither the target nor the temporary folder remains
+
+
+def test_unwritable_workspace_root_is_a_clear_error(tiny_config, tiny_model, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    with pytest.raises(WorkspaceError, match="cannot write a workspace"):
+        build_workspace(tiny_config, blocker / "sub", model=tiny_model)
     with pytest.raises(InputError, match="out of range"):
         build_workspace(tiny_config.with_(layer=10), tmp_path / "ws", model=tiny_model)
 

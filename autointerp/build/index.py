@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import torch
@@ -16,7 +16,10 @@ from autointerp.build.kmeans import Nearest, nearest_two, normalise
 FIELDS = ("cluster", "dist", "second", "margin", "window", "pos", "token", "norm")
 
 
-def activation_from_distance(dist: np.ndarray | torch.Tensor, normalisation: str):
+Distance = TypeVar("Distance", np.ndarray, torch.Tensor, np.floating, float)
+
+
+def activation_from_distance(dist: Distance, normalisation: str) -> Distance:
     """The one definition of "activation": cosine similarity to the centroid in cosine mode
     (1 - d²/2 for unit vectors), the negated Euclidean distance otherwise. Larger is stronger."""
     if normalisation == "cosine":

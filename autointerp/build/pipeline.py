@@ -5,6 +5,7 @@ It returns everything in memory as a `BuildResult`; `workspace.py` owns how that
 
 from __future__ import annotations
 
+import functools
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -126,7 +127,7 @@ def _index_splits(
         t = timer.lap(f"index_{split}_s", t)
         tags = None
         if tagger is not None:
-            tags = tag_windows(tagger[0], docs, w, tokenizer, lambda d, n, s=split: progress(f"tag {s} (spaCy)", d, n))
+            tags = tag_windows(tagger[0], docs, w, tokenizer, functools.partial(progress, f"tag {split} (spaCy)"))
             timer.lap(f"tag_{split}_s", t)
         out[split] = SplitResult(index, pad_windows(w.windows, config.window), tags)
     return out, linguistic

@@ -50,10 +50,12 @@ class ShardWorker:
         return self.norms
 
     def kept_sum(self, threshold: float) -> tuple[torch.Tensor, int]:
+        assert self.raw is not None, "extract() runs first"
         kept = self.raw[self.norms <= threshold]
         return kept.sum(0, dtype=torch.float64), len(kept)
 
     def prepare(self, threshold: float, center: torch.Tensor | None, mode: str) -> int:
+        assert self.raw is not None, "extract() runs first"
         kept = self.raw[self.norms <= threshold]
         self.raw = None
         self.x, self.centered_norms = centre_and_normalise(kept, center, mode)
@@ -147,7 +149,7 @@ class RayEngine:
         path = resolve_model_path(config.model)  # convert the embedded model once, before workers race
         actor = ray.remote(num_cpus=1)(ShardWorker)
         self.sink = sink_token_id(model.tokenizer)
-        self.actors = [
+        self.actors: list[Any] = [
             actor.remote(path, config.dtype, config.layer, config.site, self.sink, threads) for _ in range(self.workers)
         ]
 

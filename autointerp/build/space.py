@@ -6,7 +6,7 @@ import numpy as np
 import torch
 
 from autointerp.build.corpus import pad_windows
-from autointerp.build.index import TokenRecords, ValidationIndex, activation_from_distance
+from autointerp.build.index import Distance, TokenRecords, ValidationIndex, activation_from_distance
 from autointerp.build.kmeans import Nearest, nearest_two, normalise
 from autointerp.errors import InputError
 
@@ -55,7 +55,7 @@ class CentroidSpace:
     def nearest(self, activations: torch.Tensor) -> Nearest:
         return nearest_two(self.normalised(activations), self.centroids)
 
-    def activation(self, distance: torch.Tensor | np.ndarray | float) -> torch.Tensor | np.ndarray | float:
+    def activation(self, distance: Distance) -> Distance:
         return activation_from_distance(distance, self.normalisation)
 
 

@@ -45,7 +45,9 @@ class LocalLabelChooser:
 
     def candidates_for(self, evidence: ClusterEvidence) -> list[tuple[Any, float]]:
         """The best rule of each kind (category, token set, in-context), distinct by label."""
-        out, seen, kinds = [], set(), set()
+        out: list[tuple[Any, float]] = []
+        seen: set[str] = set()
+        kinds: set[str] = set()
         for rule, val in self.offline.ranked_rules(evidence, 200):
             term = rule.terms[0] if rule.terms else frozenset()
             kind = "tokens" if len(rule.terms) > 1 else "context" if len(term) > 1 else "single"
@@ -63,12 +65,12 @@ class LocalLabelChooser:
         ranked = self.candidates_for(evidence)
         prompt = self._prompt(evidence)
         null = null_prompt()
-        scores = []
+        scores: list[dict[str, Any]] = []
         for rule, val in ranked:
             label = label_for(rule)
             s = self._logprob(prompt, label) - self._logprob(null, label)
             scores.append({"label": label, "calibrated_logprob": round(s, 4), "validation_score": round(val, 4)})
-        best = max(range(len(scores)), key=lambda i: scores[i]["calibrated_logprob"])
+        best = max(range(len(scores)), key=lambda i: float(scores[i]["calibrated_logprob"]))
         return best, scores
 
     async def explain(self, evidence: ClusterEvidence) -> ExplanationDraft:

@@ -46,16 +46,17 @@ def candidate_rules(members: list[TokenEvidence]) -> list[Rule]:
 
 def token_set_category(words: list[str]) -> str:
     """Name what most words of a token-set rule have in common, so the label is a category, not a list."""
-    feats = Counter()
+    feats: Counter[str] = Counter()
     for w in words:
         f = token_features(" " + w if w and w[0].isalnum() else w, None, None, 5)
         cats: set[str] = {x for x in f if x.kind in ("class", "shape", "suffix")}
         if any(x.value in STRUCTURE for x in f if x.kind == "shape"):
             cats.add("punct")
         feats.update(cats)
-    for f, c in feats.most_common():
-        if c / len(words) >= 0.6 and f != "shape:lowercase":
-            return "Punctuation" if f == "punct" or Feature(f).value in STRUCTURE else describe(f).split(" (")[0]
+    for name, c in feats.most_common():
+        if c / len(words) >= 0.6 and name != "shape:lowercase":
+            structural = name == "punct" or Feature(name).value in STRUCTURE
+            return "Punctuation" if structural else describe(name).split(" (")[0]
     return "Words"
 
 
