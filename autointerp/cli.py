@@ -9,12 +9,16 @@ import json
 import logging
 import sys
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from autointerp.config import BuildConfig, default_workspace_root
 from autointerp.errors import AutoInterpError
 from autointerp.explain.clients.factory import ClientSettings, Provider
 from autointerp.records import SentenceRow
+
+if TYPE_CHECKING:
+    from autointerp.explain.lifecycle import LLMChoice
+    from autointerp.interp import KMeansAutoInterp
 
 
 class ArgumentParser(argparse.ArgumentParser):
@@ -140,7 +144,7 @@ def run(a: argparse.Namespace) -> int:
     return 0
 
 
-def explain(a: argparse.Namespace, interp: Any, client: Any) -> int:
+def explain(a: argparse.Namespace, interp: KMeansAutoInterp, client: LLMChoice) -> int:
     from tqdm.auto import tqdm
 
     ids = parse_ids(a.ids) or list(range(interp.num_centroids))

@@ -13,7 +13,7 @@ from typing import Any
 from autointerp.build.space import CentroidSpace
 from autointerp.errors import InputError, LLMError
 from autointerp.explain.cache import CentroidExplanationCache
-from autointerp.explain.clients.base import GenerateAdapter, LLMClient
+from autointerp.explain.clients.base import GenerateAdapter, GenerateClient, LLMClient
 from autointerp.explain.explainers.base import Explainer, ExplanationDraft
 from autointerp.explain.explainers.llm import LLMExplainer
 from autointerp.explain.explainers.parse import rule_from_text
@@ -36,7 +36,7 @@ log = logging.getLogger(__name__)
 
 # What callers may pass as `llm_client`: nothing (offline), an explainer (e.g. the local label chooser),
 # an LLMClient (our HTTP clients), or the documented custom object with generate(prompt).
-LLMChoice = LLMClient | Explainer | Any | None
+LLMChoice = LLMClient | Explainer | GenerateClient | None
 
 
 @dataclass
@@ -55,7 +55,7 @@ def plan_for(llm_client: LLMChoice, default: Explainer) -> ExplainPlan:
         return ExplainPlan(llm_client)
     if isinstance(llm_client, LLMClient):
         return ExplainPlan(LLMExplainer(llm_client), llm_client, llm_client)
-    if callable(getattr(llm_client, "generate", None)):
+    if isinstance(llm_client, GenerateClient):
         adapter = GenerateAdapter(llm_client)
         return ExplainPlan(LLMExplainer(adapter), None, adapter)
     raise InputError(

@@ -125,6 +125,14 @@ class HTTPChatClient:
             )
 
 
+@runtime_checkable
+class GenerateClient(Protocol):
+    """The design document's custom client: `generate(prompt)` returning text or
+    {"explanation": ..., "confidence": ...}, sync or async."""
+
+    def generate(self, prompt: str) -> Any: ...
+
+
 class GenerateAdapter:
     """The documented custom client, any object with `generate(prompt)` (sync or async), as an LLMClient.
 
@@ -133,7 +141,7 @@ class GenerateAdapter:
 
     scores = False
 
-    def __init__(self, client: Any):
+    def __init__(self, client: GenerateClient):
         self.client = client
         self.name = f"custom:{type(client).__name__}"
         self.model = str(getattr(client, "model", type(client).__name__))
