@@ -55,6 +55,7 @@ class BuildConfig:
     outlier_factor: float = _f(8.0, "train tokens with norm above this many times the median are left out of the fit")
     dtype: str = _f("auto", "model dtype: auto (bfloat16), bfloat16, float16 or float32")
     pos_tags: bool = _f(True, "spaCy part-of-speech and entity tags for explanations, when spaCy is installed")
+    concepts: bool = _f(True, "WordNet concepts of each word, when the WordNet data is installed (needs pos_tags)")
 
     def __post_init__(self) -> None:
         if self.site not in SITES:

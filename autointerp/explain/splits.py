@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from autointerp.build.concepts import SplitConcepts
 from autointerp.build.index import ValidationIndex
 from autointerp.build.space import CentroidSpace
 from autointerp.explain.evidence import EvidenceSampler
@@ -30,8 +31,9 @@ class SplitView:
         tokenizer: Any,
         space: CentroidSpace,
         scoring: ScoringConfig,
+        concepts: SplitConcepts | None = None,
     ) -> SplitView:
-        texts = TokenTexts(windows, tokenizer, tags)
+        texts = TokenTexts(windows, tokenizer, tags, concepts)
         sampler = EvidenceSampler(index, texts, space.neighbour_ids, space.normalisation, scoring)
         return cls(index, texts, sampler, space)
 

@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from autointerp.build.concepts import SplitConcepts
 from autointerp.build.corpus import PAD
 from autointerp.explain.features import Feature, tag_features, token_features
 from autointerp.records import ValidationExample
@@ -15,10 +16,17 @@ from autointerp.records import ValidationExample
 class TokenTexts:
     """Decodes one split's windows; token strings are cached because the same ids recur constantly."""
 
-    def __init__(self, windows: np.ndarray, tokenizer: Any, tags: np.ndarray | None = None):
+    def __init__(
+        self,
+        windows: np.ndarray,
+        tokenizer: Any,
+        tags: np.ndarray | None = None,
+        concepts: SplitConcepts | None = None,
+    ):
         self.windows = windows
         self.tokenizer = tokenizer
         self.tags = tags  # optional (2, n_windows, width) POS and entity codes, see linguistic.py
+        self.concepts = concepts  # optional per-token concept codes and their table, see build/concepts.py
         self._decode = lru_cache(maxsize=200_000)(self._decode_one)
 
     def _decode_one(self, token_id: int) -> str:
@@ -39,6 +47,8 @@ class TokenTexts:
         feats = token_features(tok, prev, nxt, pos)
         if self.tags is not None:
             feats |= tag_features(int(self.tags[0, window, pos]), int(self.tags[1, window, pos]))
+        if self.concepts is not None:
+            feats |= self.concepts.features(window, pos)
         return feats
 
     def context(self, window: int, pos: int, radius: int = 12) -> tuple[str, str, str]:
