@@ -14,7 +14,7 @@ from autointerp.build.space import CentroidSpace
 from autointerp.errors import InputError, LLMError
 from autointerp.explain.cache import CentroidExplanationCache
 from autointerp.explain.clients.base import GenerateAdapter, GenerateClient, LLMClient
-from autointerp.explain.explainers.base import Explainer, ExplanationDraft
+from autointerp.explain.explainers.base import Explainer, ExplanationDraft, Rule
 from autointerp.explain.explainers.llm import LLMExplainer
 from autointerp.explain.explainers.parse import rule_from_text
 from autointerp.explain.provenance import centroid_hash, stale_reasons
@@ -111,6 +111,13 @@ class Explanations:
         self.explainer = explainer
         self.scoring = scoring
         self._hashes = [centroid_hash(c) for c in space.centroids]
+        concepts = validation.texts.concepts if validation is not None else None
+        self._vocabulary = concepts.table.vocabulary() if concepts is not None else {}
+
+    def read_rule(self, text: str) -> Rule | None:
+        """Free text (a person's edit, an LLM's explanation) read back into a rule that can be scored
+        exactly: concepts this workspace's tokens carry, word classes, quoted tokens (explainers/parse.py)."""
+        return rule_from_text(text, self._vocabulary)
 
     def provenance(self, centroid_id: int) -> Provenance:
         i = self.identity
@@ -131,8 +138,13 @@ class Explanations:
         return self.validation.examples(cid, k) if self.validation is not None else []
 
     async def _score(self, draft: ExplanationDraft, cid: int, plan: ExplainPlan) -> ScoreResult:
-        """Exactly when the explanation is a rule; else by LLM detection; else by the rule its text reads
-        as. A failed scorer never becomes a score: the explanation is kept, unscored, with the reason."""
+        """Exactly when the explanation is a rule or its text reads as one (the rule is then kept on the
+        draft, so the record shows what was measured); else by LLM detection; else unscored. A failed
+        scorer never becomes a score: the explanation is kept, unscored, with the reason."""
+        if draft.rule is None:
+            draft.rule = self.read_rule(draft.explanation)
+            if draft.rule is not None:
+                draft.evidence["rule_read_from_text"] = True
         if self.heldout is None:
             return ScoreResult("none", None, status=Status.INSUFFICIENT_DATA, detail="no held-out data")
         data = self.heldout.sampler.scoring_set(cid)
@@ -143,8 +155,6 @@ class Explanations:
                 return await detection.score(draft, data)
             except LLMError as exc:
                 failure = f"LLM detection scoring failed: {exc}"
-        if draft.rule is None:
-            draft.rule = rule_from_text(draft.explanation)
         if draft.rule is not None:
             return await RuleScorer().score(draft, data)
         return await UnscoredScorer(failure or UnscoredScorer().detail).score(draft, data)
@@ -224,7 +234,7 @@ class Explanations:
         if not text:
             raise InputError("an explanation cannot be empty")
         old = self.cache.get(cid)
-        draft = ExplanationDraft(text, "human", rule_from_text(text))
+        draft = ExplanationDraft(text, "human")
         score = await self._score(draft, cid, plan_for(llm_client, self.explainer))
         rule = draft.rule
         base = old.info if old else ExplanationInfo()
@@ -234,7 +244,7 @@ class Explanations:
             explainer="human",
             score=score,
             rule=rule.to_json() if rule else None,
-            evidence=base.evidence,
+            evidence={**base.evidence, "rule_read_from_text": rule is not None},
             flags=base.flags,
             population=base.population,
             neighbours=base.neighbours,

@@ -48,7 +48,7 @@ class TokenTexts:
         if self.tags is not None:
             feats |= tag_features(int(self.tags[0, window, pos]), int(self.tags[1, window, pos]))
         if self.concepts is not None:
-            feats |= self.concepts.features(window, pos)
+            feats |= {Feature(f) for f in self.concepts.features(window, pos)}
         return feats
 
     def context(self, window: int, pos: int, radius: int = 12) -> tuple[str, str, str]:

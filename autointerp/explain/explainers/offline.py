@@ -3,13 +3,28 @@
 from __future__ import annotations
 
 from collections import Counter
-from itertools import product
+from dataclasses import dataclass
+from itertools import combinations, product
 
 from autointerp.explain.explainers.base import ClusterEvidence, ExplanationDraft, Rule, TokenEvidence
-from autointerp.explain.features import STRUCTURE, Feature, describe, token_features
+from autointerp.explain.features import STRUCTURE, Feature, describe, norm_token, shape, token_features
+from autointerp.explain.semantics import concept_label, is_concept
 
 CONTEXT_KINDS = ("prev:", "prevclass:", "prevshape:", "next:")
-PROMPT_VERSION = "offline-rules-3"
+WORDNET_KINDS = ("lex:", "syn:", "attr:")
+PROMPT_VERSION = "offline-rules-4"
+CONCEPT_SHARE = 0.05  # a concept must cover this share of the members to be tried
+MAX_CONCEPTS = 15
+MAX_EXTRA_WORDS = 3  # a concept may take up to this many member words it misses ("... or the word 'christ'")
+
+
+@dataclass(frozen=True)
+class ConceptRule:
+    """How a concept rule reads: concepts OR-ed, optionally narrowed to a word class, plus named words."""
+
+    concepts: tuple[str, ...]
+    head: str | None = None  # a pos: feature every term also requires
+    words: tuple[str, ...] = ()  # tok: features OR-ed in
 
 
 def balanced_accuracy(rule: Rule, pos: list[TokenEvidence], neg_groups: list[list[TokenEvidence]]) -> float:
@@ -28,20 +43,84 @@ def _lexical(rule: Rule) -> int:
     return int(any(Feature(f).kind == "tok" for t in rule.terms for f in t))
 
 
-def candidate_rules(members: list[TokenEvidence]) -> list[Rule]:
+def _ranked_counts(members: list[TokenEvidence]) -> list[tuple[str, int]]:
+    """Feature counts, most frequent first, ties by name (so the candidates do not depend on set order)."""
     counts = Counter(f for t in members for f in t.features)
+    return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+
+
+def candidate_rules(members: list[TokenEvidence], concepts: bool = True) -> list[Rule]:
+    """Today's rules (single features, token sets, feature AND context), then the concept rules."""
+    counts = _ranked_counts(members)
     n = max(1, len(members))
-    frequent = [f for f, c in counts.most_common() if c / n >= 0.2]
-    frequent = [f for f in frequent if f != "position:body"]
-    rules = [Rule([frozenset([f])]) for f in frequent if not f.startswith("next:")]
-    toks = [f for f, _ in counts.most_common() if Feature(f).kind == "tok"][:6]
-    for size in range(2, len(toks) + 1):
+    frequent = [f for f, c in counts if c / n >= 0.2 and f != "position:body"]
+    rules = [Rule([frozenset([f])]) for f in frequent if not f.startswith(("next:", *WORDNET_KINDS))]
+    toks = [f for f, _ in counts if Feature(f).kind == "tok"]
+    for size in range(2, min(6, len(toks)) + 1):
         rules.append(Rule([frozenset([t]) for t in toks[:size]]))
-    heads = [f for f in frequent if not f.startswith(CONTEXT_KINDS)][:6]
+    heads = [f for f in frequent if not f.startswith((*CONTEXT_KINDS, *WORDNET_KINDS))][:6]
     contexts = [f for f in frequent if f.startswith(CONTEXT_KINDS)][:6]
     for h, c in product(heads, contexts):
         rules.append(Rule([frozenset([h, c])]))
+    if concepts:
+        found = [f for f, c in counts if is_concept(f) and c / n >= CONCEPT_SHARE][:MAX_CONCEPTS]
+        rules += concept_rules(members, found, [f for f in frequent if f.startswith("pos:")], toks)
     return rules
+
+
+def concept_rules(members: list[TokenEvidence], found: list[str], pos: list[str], toks: list[str]) -> list[Rule]:
+    """A single concept, word class AND concept, two or three concepts OR-ed for clusters one concept
+    does not cover, and a concept OR-ed with the few frequent member words it misses."""
+    wordnet = [f for f in found if f.startswith(WORDNET_KINDS)]
+    rules = [Rule([frozenset([f])]) for f in wordnet]
+    for p, c in product(pos[:3], wordnet[:8]):
+        rules.append(Rule([frozenset([p, c])]))
+    for size in (2, 3):
+        for group in combinations(found[: 15 if size == 2 else 8], size):
+            rules.append(Rule([frozenset([f]) for f in group]))
+    for c in found[:6]:
+        missed = [t for t in toks[:10] if not any(c in m.features for m in members if t in m.features)]
+        for k in range(1, min(MAX_EXTRA_WORDS, len(missed)) + 1):
+            rules.append(Rule([frozenset([c]), *(frozenset([t]) for t in missed[:k])]))
+    return rules
+
+
+def concept_parts(rule: Rule) -> ConceptRule | None:
+    """How a concept rule reads, or None for today's kinds of rule (and for a lone entity type, which
+    keeps today's label)."""
+    terms = rule.terms
+    if len(terms) == 1:
+        wn = [f for f in terms[0] if f.startswith(WORDNET_KINDS)]
+        rest = [f for f in terms[0] if not f.startswith(WORDNET_KINDS)]
+        if len(wn) == 1 and len(rest) <= 1 and all(f.startswith("pos:") for f in rest):
+            return ConceptRule(tuple(wn), rest[0] if rest else None)
+        return None
+    if not terms or any(len(t) != 1 for t in terms):
+        return None
+    feats = [next(iter(t)) for t in terms]
+    cs = tuple(f for f in feats if is_concept(f))
+    words = tuple(f for f in feats if f.startswith("tok:"))
+    if not cs or len(cs) + len(words) != len(feats) or (words and len(cs) > 1):
+        return None
+    return ConceptRule(cs, None, words)
+
+
+def example_words(rule: Rule, members: list[TokenEvidence], n: int = 4) -> list[str]:
+    """The most frequent whole-word members the rule matches: what a reader checks a concept name against."""
+    counts = Counter(
+        norm_token(t.token)
+        for t in members
+        if rule.matches(t.features) and shape(t.token) not in ("fragment", "other_punct") and len(t.token.strip()) > 1
+    )
+    return [w for w, _ in counts.most_common(n)]
+
+
+def concept_rule_label(parts: ConceptRule) -> str:
+    label = concept_label(list(parts.concepts), parts.head)
+    if parts.words:
+        words = [Feature(w).value for w in parts.words]
+        label += (" or the word " if len(words) == 1 else " or the words ") + ", ".join(map(repr, words))
+    return label
 
 
 def token_set_category(words: list[str]) -> str:
@@ -61,6 +140,9 @@ def token_set_category(words: list[str]) -> str:
 
 
 def label_for(rule: Rule) -> str:
+    concept = concept_parts(rule)
+    if concept is not None:
+        return concept_rule_label(concept)
     if all(len(t) == 1 and Feature(next(iter(t))).kind == "tok" for t in rule.terms) and len(rule.terms) > 1:
         words = [Feature(next(iter(t))).value for t in rule.terms]
         shown = ", ".join(repr(w) for w in words[:4] if w) or repr(words[0])
@@ -85,12 +167,15 @@ class OfflineExplainer:
     name = "offline-rules"
     prompt_version = PROMPT_VERSION
 
+    def __init__(self, concept_rules: bool = True):
+        self.concept_rules = concept_rules  # False: only the rule kinds that predate concepts (for baselines)
+
     def ranked_rules(self, evidence: ClusterEvidence, n: int = 5) -> list[tuple[Rule, float]]:
         """Candidate rules, best first, by validation balanced accuracy with a small simplicity prior."""
         negs = [evidence.contrast, evidence.background]
         scored = [
             (rule, balanced_accuracy(rule, evidence.members, negs) - 0.005 * _complexity(rule) - 0.001 * _lexical(rule))
-            for rule in candidate_rules(evidence.members)
+            for rule in candidate_rules(evidence.members, self.concept_rules)
         ]
         scored.sort(key=lambda t: -t[1])
         return scored[:n]
@@ -116,6 +201,12 @@ class OfflineExplainer:
     ) -> ExplanationDraft:
         negs = [evidence.contrast, evidence.background]
         label = label_for(best)
+        parts = concept_parts(best)
+        if parts is not None:
+            concept_only = Rule([t for t in best.terms if not t <= set(parts.words)])
+            words = example_words(concept_only, evidence.members)
+            if words:
+                label += ", e.g. " + ", ".join(words)
         flags = list(evidence.flags)
         if "single-token" in flags and not label.startswith("The word") and evidence.top_tokens:
             top = evidence.top_tokens[0][0]

@@ -1,13 +1,38 @@
-"""Reading a human-written label back into a rule, so edits can be scored exactly offline."""
+"""Reading free text back into a rule, so human edits and LLM explanations are scored exactly offline.
+
+What is read, in order:
+- concept ids our own labels carry: "(WordNet noun.animal | living_thing.n.01)", "(spaCy entity GPE)";
+- quoted tokens, with "after 'x'" / "before 'y'" context: "The word 'the' after 'of'";
+- named concepts: WordNet's lexicographer files by their labels or common names ("Animals", "Verbs of motion"),
+  and, given the workspace's concept vocabulary, any WordNet lemma phrase ("living things", "cities");
+- word classes and other categories by their labels ("Nouns", "Determiners and articles", "Commas").
+Several concepts are OR-ed ("Animals and other living things" -> lex:noun.animal OR syn:living_thing.n.01);
+a named word class narrows them ("Proper nouns naming cities" -> pos:PROPN AND syn:city.n.01).
+Text that names none of these returns None: it is scored by an LLM if one can, else left unscored.
+"""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 
 from autointerp.explain.explainers.base import Rule
 from autointerp.explain.features import CLASS_LABELS, ENT_LABELS, POS_LABELS, SHAPE_LABELS, SUFFIX_LABELS
+from autointerp.explain.semantics import LEXNAME_ALIASES, LEXNAME_LABELS, POS_PLURAL, is_concept
 
 QUOTED = re.compile(r"""(?:'([^']*)'|"([^"]*)")""")
+IDS = re.compile(r"\((?:WordNet\s+([^);]+))?;?\s*(?:spaCy entity\s+([^)]+))?\)")
+EXAMPLES = re.compile(r",?\s*\be\.g\.?.*$", re.S)
+WORD = re.compile(r"[a-z][a-z'-]*")
+MAX_CONCEPTS = 4
+# Words that never name a concept on their own in a label.
+GENERIC = frozenset(
+    "word words token tokens term terms thing things kind kinds type types sort sorts form forms use uses "  # noqa: SIM905
+    "context contexts cluster clusters example examples mostly mainly often usually other others such like "
+    "including include includes related relating various different general common specific certain "
+    "noun nouns verb verbs adjective adjectives adverb adverbs name names proper the and for with".split()
+)
+POS_OF_WORD_CLASS = {"n": ("NOUN", "PROPN"), "v": ("VERB",), "a": ("ADJ", "ADV"), "s": ("ADJ", "ADV"), "r": ("ADV",)}
 
 
 def _category_features(text: str) -> list[str]:
@@ -29,22 +54,138 @@ def _category_features(text: str) -> list[str]:
     return found
 
 
-def rule_from_text(text: str) -> Rule | None:
-    """'The word 'the' after 'of'' → tok:the ∧ prev:of; 'Determiners and articles' → class:determiner.
-    Returns None when the text names nothing we can check exactly."""
+def _singular(word: str) -> list[str]:
+    out = [word]
+    if word.endswith("ies") and len(word) > 4:
+        out.append(word[:-3] + "y")
+    if word.endswith("es") and len(word) > 3:
+        out.append(word[:-2])
+    if word.endswith("s") and not word.endswith("ss") and len(word) > 3:
+        out.append(word[:-1])
+    if word.endswith("men"):
+        out.append(word[:-3] + "man")
+    if word == "people":
+        out.append("person")
+    return out
+
+
+def _id_feature(text: str) -> str | None:
+    t = text.strip()
+    if t.startswith("attr:"):
+        return t
+    if t in LEXNAME_LABELS or re.fullmatch(r"(noun|verb|adj|adv)\.[A-Za-z]+", t):
+        return f"lex:{t}"
+    if re.fullmatch(r"[\w.'-]+\.[nvasr]\.\d\d", t):
+        return f"syn:{t}"
+    return None
+
+
+def concept_ids(text: str) -> list[str]:
+    """The concept ids a label of ours carries in parentheses, as features."""
+    found: list[str] = []
+    for wordnet, spacy in IDS.findall(text):
+        for part in (wordnet or "").split("|"):
+            f = _id_feature(part)
+            if f:
+                found.append(f)
+        for part in (spacy or "").split("|"):
+            if part.strip() in ENT_LABELS:
+                found.append(f"ent:{part.strip()}")
+    return list(dict.fromkeys(found))
+
+
+def named_concepts(text: str, vocabulary: Mapping[str, str] | None = None) -> list[str]:
+    """Concepts named in plain words: lexicographer-file labels and common names first, then (longest
+    phrase first) WordNet lemmas from the workspace's concept vocabulary."""
+    low = " " + re.sub(r"\s+", " ", text.lower()) + " "
+    found: list[str] = []
+    for lex, label in LEXNAME_LABELS.items():
+        name = label.split(" (")[0].lower()
+        if f" {name} " in low or f" {name}," in low:
+            found.append(f"lex:{lex}")
+            low = low.replace(name, " ")
+    for lex, aliases in LEXNAME_ALIASES.items():
+        for alias in sorted(aliases, key=len, reverse=True):
+            if re.search(rf"\b{re.escape(alias)}\b", low):
+                found.append(f"lex:{lex}")
+                low = re.sub(rf"\b{re.escape(alias)}\b", " ", low)
+    if vocabulary:
+        words = WORD.findall(low)
+        i = 0
+        while i < len(words):
+            for n in (3, 2, 1):
+                phrase = words[i : i + n]
+                if len(phrase) < n or (n == 1 and (phrase[0] in GENERIC or len(phrase[0]) < 3)):
+                    continue
+                hit = None
+                for last in _singular(phrase[-1]):
+                    hit = vocabulary.get(" ".join([*phrase[:-1], last]))
+                    if hit:
+                        break
+                if hit:
+                    found.append(hit)
+                    i += n - 1
+                    break
+            i += 1
+    return list(dict.fromkeys(found))
+
+
+def _compatible(pos_feature: str, concept: str) -> bool:
+    """Can a token of this word class carry this concept? (lex:noun.* only on nouns and names, ...)"""
+    pos = pos_feature.split(":", 1)[1]
+    kind, _, value = concept.partition(":")
+    if kind == "ent":
+        return True
+    if kind == "attr":
+        return pos in ("ADJ", "ADV")
+    if kind == "lex":
+        return pos in POS_OF_WORD_CLASS.get(value.split(".")[0][0], ())
+    return pos in POS_OF_WORD_CLASS.get(value.rsplit(".", 2)[1], ())
+
+
+def _concept_rule(concepts: list[str], head: str | None, words: list[str], context: list[str]) -> Rule:
+    concepts = concepts[:MAX_CONCEPTS]
+    if head and not all(_compatible(head, c) for c in concepts):
+        head = None
+    extra = {head} if head else set()
+    terms = [frozenset({c, *extra, *context}) for c in concepts]
+    terms += [frozenset({f"tok:{w}", *context}) for w in words]
+    return Rule(terms)
+
+
+def rule_from_text(text: str, vocabulary: Mapping[str, str] | None = None) -> Rule | None:
+    """'The word 'the' after 'of'' -> tok:the AND prev:of; 'Determiners and articles' -> class:determiner;
+    'Animals and other living things' -> lex:noun.animal OR syn:living_thing.n.01 (the second needs the
+    workspace vocabulary). Returns None when the text names nothing we can check exactly."""
     context: list[str] = []
-    rest = text
+    rest = EXAMPLES.sub("", text)  # "..., e.g. fish, frog" lists members, it does not define the rule
     for word, kind in (("after", "prev"), ("before", "next")):
         for m in re.finditer(rf"{word}\s+(?:'([^']*)'|\"([^\"]*)\")", rest):
             context.append(f"{kind}:{(m.group(1) or m.group(2) or '').strip().lower()}")
         rest = re.sub(rf"{word}\s+(?:'[^']*'|\"[^\"]*\")", " ", rest)
-    quoted = [(a or b).strip().lower() for a, b in QUOTED.findall(rest)]
+    cats = _category_features(IDS.sub(" ", rest))
+    named_as = re.search(r"\bas (nouns|names|verbs|adjectives|adverbs)\b", rest.lower())
+    head = next((f"pos:{p}" for p, w in POS_PLURAL.items() if named_as and w == named_as.group(1)), None)
+    named = [c for c in cats if c.startswith("pos:")]  # "Proper nouns" also contains "nouns": take the longer
+    head = head or max(named, key=lambda c: len(POS_LABELS[c[4:]].split(" (")[0]), default=None)
+    ids = concept_ids(rest)
+    quoted = [(a or b).strip().lower() for a, b in QUOTED.findall(IDS.sub(" ", rest))]
+    if ids:
+        return _concept_rule(ids, head, list(dict.fromkeys(quoted)), context)
     if quoted:
         terms = [frozenset({f"tok:{q}", *context}) for q in dict.fromkeys(quoted)]
         return Rule(terms)
-    cats = _category_features(rest)
+    concepts = named_concepts(rest, vocabulary)
+    concepts += [c for c in cats if c.startswith("ent:") and c not in concepts]
+    if concepts:
+        return _concept_rule(concepts, head, [], context)
     if cats:
         return Rule([frozenset({cats[0], *context})])
     if context:
         return Rule([frozenset(context)])
     return None
+
+
+def rule_text(rule: Rule) -> str:
+    """How a rule reads back to a person: 'lex:noun.animal OR syn:living_thing.n.01', 'pos:VERB AND ...'."""
+    return " OR ".join(" AND ".join(sorted(t, key=lambda f: (is_concept(f), f))) for t in rule.terms) or "(nothing)"

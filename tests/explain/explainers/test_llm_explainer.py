@@ -14,20 +14,24 @@ def biggest(interp) -> int:
     return int(np.argmax(interp.validation.index.counts))
 
 
-def detector(prompt: str):
-    """An 'LLM' that explains as punctuation and detects by the marked token's character class."""
+FREE_TEXT = "Where a reader would pause or stop"  # names no concept, word class or token: not readable
+
+
+def detector(prompt: str, explanation: str = FREE_TEXT):
+    """An 'LLM' that explains in free text and detects by the marked token's character class."""
     if "JSON list" in prompt:
         marked = re.findall(r"^\d+\. .*?<<(.*?)>>", prompt, re.M)
         return 200, json.dumps([int(shape(t) in {"sentence_end", "comma", "other_punct"}) for t in marked]), 0
-    return 200, 'Sure: {"explanation": "Punctuation marks", "confidence": 0.99}', 0
+    return 200, "Sure: " + json.dumps({"explanation": explanation, "confidence": 0.99}), 0
 
 
 def test_llm_explanation_is_scored_by_detection_not_self_report(tiny_interp, llm_server):
     srv = llm_server(detector)
     client = OpenAICompatibleClient("m", base_url=f"{srv.url}/v1", backoff=0.01)
     cid = biggest(tiny_interp)
+    assert tiny_interp.explanations.read_rule(FREE_TEXT) is None
     e = asyncio.run(tiny_interp.get_or_generate_explanation(cid, llm_client=client))
-    assert e.explanation == "Punctuation marks"
+    assert e.explanation == FREE_TEXT
     assert e.metadata["stated_confidence"] == 0.99
     assert e.metadata["score"]["method"] == "llm-detection" and e.metadata["status"] == "scored"
     s = e.metadata["score"]
@@ -35,11 +39,23 @@ def test_llm_explanation_is_scored_by_detection_not_self_report(tiny_interp, llm
     assert s["n_pos"] > 0 and s["n_hard"] + s["n_random"] > 0
     prompt = srv.calls[0]["body"]["messages"][0]["content"]
     assert "<<" in prompt and "NEAREST OTHER CLUSTERS" in prompt and "[band 4]" in prompt
-    assert tiny_interp.cache.get(cid).explanation == "Punctuation marks"
+    assert tiny_interp.cache.get(cid).explanation == FREE_TEXT
     # a cached LLM explanation is reused, not regenerated
     n = len(srv.calls)
     asyncio.run(tiny_interp.get_or_generate_explanation(cid, llm_client=client))
     assert len(srv.calls) == n
+
+
+def test_llm_text_naming_a_category_is_read_as_a_rule_and_scored_exactly(tiny_interp, llm_server):
+    srv = llm_server(lambda p: detector(p, "Punctuation marks"))
+    client = OpenAICompatibleClient("m", base_url=f"{srv.url}/v1", backoff=0.01)
+    cid = biggest(tiny_interp)
+    e = asyncio.run(tiny_interp.get_or_generate_explanation(cid, llm_client=client))
+    s = e.metadata["score"]
+    assert e.explanation == "Punctuation marks" and e.metadata["status"] == "scored"
+    assert s["method"] == "exact-rule" and e.info.rule == [["pos:PUNCT"]]
+    assert e.metadata["evidence"]["rule"] == [["pos:PUNCT"]] and e.metadata["evidence"]["rule_read_from_text"]
+    assert not any("JSON list" in c["body"]["messages"][0]["content"] for c in srv.calls)  # no detection calls
 
 
 def test_failing_llm_leaves_the_centroid_unexplained_and_uncached(tiny_interp, llm_server):

@@ -1,0 +1,154 @@
+"""Concept rules: found by the offline explainer, labelled in plain English, and read back from free text."""
+
+import asyncio
+
+import pytest
+
+from autointerp.build.wordnet import find_data_dir
+from autointerp.explain.explainers.base import ClusterEvidence, TokenEvidence
+from autointerp.explain.explainers.offline import OfflineExplainer, concept_parts, label_for
+from autointerp.explain.explainers.parse import rule_from_text, rule_text
+from autointerp.explain.features import token_features
+
+needs_wordnet = pytest.mark.skipif(find_data_dir() is None, reason="WordNet data not installed")
+
+
+@pytest.fixture(scope="module")
+def coder():
+    if find_data_dir() is None:
+        pytest.skip("WordNet data not installed")
+    from autointerp.build.concepts import ConceptCoder
+    from autointerp.build.wordnet import WordNet
+
+    return ConceptCoder(WordNet())
+
+
+def word(coder, w: str, pos: str = "NOUN", prev: str = " the") -> TokenEvidence:
+    feats = token_features(" " + w, prev, " of", 5) | {f"pos:{pos}"} | set(coder.concepts(w, pos))
+    return TokenEvidence(" " + w, f"<< {w}>>", feats, 0.9, 0.1)
+
+
+def evidence(members, contrast, background):
+    return ClusterEvidence(0, [members[i::4] for i in range(4)], contrast, background, [1], len(members))
+
+
+ANIMALS = [
+    "fox",
+    "dog",
+    "cat",
+    "horse",
+    "frog",
+    "fish",
+    "bird",
+    "sheep",
+    "wolf",
+    "mouse",
+    "snake",
+    "eagle",
+    "cow",
+    "lion",
+    "tiger",
+    "whale",
+]
+TOOLS = [
+    "hammer",
+    "saw",
+    "drill",
+    "wrench",
+    "screwdriver",
+    "chisel",
+    "pliers",
+    "axe",
+    "spade",
+    "shovel",
+    "knife",
+    "file",
+]
+OTHERS = ["idea", "river", "war", "song", "city", "law", "music", "theory", "water", "year", "history", "number"]
+
+
+@needs_wordnet
+def test_animal_words_against_tool_words_get_a_concept_label(coder):
+    members = [word(coder, w) for w in ANIMALS * 3]
+    tools = [word(coder, w) for w in TOOLS * 3]
+    others = [word(coder, w) for w in OTHERS * 3]
+    d = asyncio.run(OfflineExplainer().explain(evidence(members, tools, others)))
+    assert concept_parts(d.rule) is not None, d.explanation
+    assert d.evidence["validation_balanced_accuracy"] > 0.95
+    assert ("Animals" in d.explanation or "Living things" in d.explanation) and "WordNet" in d.explanation
+    assert ", e.g. " in d.explanation and any(w in d.explanation.split("e.g.")[1] for w in ANIMALS)
+    # the same cluster without concept features keeps today's honest answer: a token list, lower accuracy
+    bare = [
+        TokenEvidence(
+            t.token,
+            t.context,
+            {f for f in t.features if ":" in f and not f.startswith(("lex:", "syn:", "attr:"))},
+            0.9,
+            0.1,
+        )
+        for t in members
+    ]
+    d0 = asyncio.run(OfflineExplainer().explain(evidence(bare, tools, others)))
+    assert concept_parts(d0.rule) is None and d0.evidence["validation_balanced_accuracy"] < 0.95
+
+
+@needs_wordnet
+def test_a_cluster_no_concept_explains_keeps_its_word_class(coder):
+    # nouns of every kind, against verbs: the word class separates them, no concept does
+    members = [word(coder, w) for w in (ANIMALS[:5] + TOOLS[:5] + OTHERS) * 2]
+    verbs = [
+        word(coder, w, "VERB", " to") for w in ["run", "say", "make", "give", "think", "move", "write", "take"] * 4
+    ]
+    d = asyncio.run(OfflineExplainer().explain(evidence(members, verbs, verbs)))
+    assert concept_parts(d.rule) is None and d.rule.to_json() == [["pos:NOUN"]], d.explanation
+
+
+@needs_wordnet
+def test_concept_labels_read_back_into_the_same_rule(coder):
+    members = [word(coder, w) for w in ANIMALS * 2] + [word(coder, w) for w in ["tree", "grass", "flower"] * 3]
+    others = [word(coder, w) for w in TOOLS + OTHERS]
+    ex = OfflineExplainer()
+    checked = 0
+    for rule, _ in ex.ranked_rules(evidence(members, others, others), 60):
+        if concept_parts(rule) is not None:
+            back = rule_from_text(label_for(rule) + ", e.g. fox, dog")
+            assert back is not None and {frozenset(t) for t in back.terms} == set(rule.terms), label_for(rule)
+            checked += 1
+    assert checked >= 5
+
+
+VOCAB = {
+    "living thing": "syn:living_thing.n.01",
+    "organism": "syn:organism.n.01",
+    "city": "syn:city.n.01",
+    "musical instrument": "syn:musical_instrument.n.01",
+    "furniture": "syn:furniture.n.01",
+    "kitchen": "syn:kitchen.n.01",
+}
+
+
+def test_free_text_reads_as_concept_rules():
+    r = rule_from_text("Animals and other living things", VOCAB)
+    assert r.to_json() == [["lex:noun.animal"], ["syn:living_thing.n.01"]]
+    assert rule_text(r) == "lex:noun.animal OR syn:living_thing.n.01"
+    assert rule_from_text("Animals and other living organisms", VOCAB).to_json() == [
+        ["lex:noun.animal"],
+        ["syn:organism.n.01"],
+    ]
+    assert rule_from_text("Animals or plants").to_json() == [["lex:noun.animal"], ["lex:noun.plant"]]
+    assert rule_from_text("Verbs of motion").to_json() == [["lex:verb.motion", "pos:VERB"]]
+    assert rule_from_text("Proper nouns naming cities", VOCAB).to_json() == [["pos:PROPN", "syn:city.n.01"]]
+    # a word class that cannot carry the concept is dropped rather than making an empty rule
+    assert rule_from_text("Verbs about people").to_json() == [["lex:noun.person"]]
+    assert rule_from_text("People and roles (WordNet noun.person), e.g. author, writer").to_json() == [
+        ["lex:noun.person"]
+    ]
+    assert rule_from_text("Nouns").to_json() == [["pos:NOUN"]]
+    assert rule_from_text("Words such as 'river', 'lake'").to_json() == [["tok:river"], ["tok:lake"]]
+
+
+def test_text_naming_nothing_checkable_is_not_read():
+    for text in ("Something vague about the vibe", "asdf qwerty", "Tokens"):
+        assert rule_from_text(text, VOCAB) is None, text
+    # without the workspace vocabulary only the fixed names are known
+    assert rule_from_text("Cities") is None and rule_from_text("Cities", VOCAB) is not None
