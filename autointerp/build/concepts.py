@@ -74,12 +74,20 @@ class ConceptTable:
         return got
 
     def vocabulary(self) -> dict[str, str]:
-        """Lower-case lemma phrase -> concept feature, for reading free text back into rules."""
-        out: dict[str, str] = {}
+        """Lower-case noun phrase -> noun synset concept, for reading free text back into rules ("living
+        things" -> syn:living_thing.n.01). Where senses share a lemma, the synset named after it with the
+        lowest sense number wins ("plant" -> plant.n.02 if plant.n.01 is absent)."""
+        best: dict[str, tuple[tuple[int, int], str]] = {}
         for feat, words in zip(self.features, self.lemmas, strict=True):
+            if not feat.startswith("syn:") or ".n." not in feat:
+                continue
+            name, _, number = feat[4:].rpartition(".n.")
             for w in words:
-                out.setdefault(w.lower().replace("_", " "), feat)
-        return out
+                key = w.lower().replace("_", " ")
+                rank = (0 if w.lower() == name else 1, int(number) if number.isdigit() else 99)
+                if key not in best or rank < best[key][0]:
+                    best[key] = (rank, feat)
+        return {k: feat for k, (_, feat) in best.items()}
 
     def save(self, names: Path, sets: Path) -> None:
         """`names`: JSON of the concept names and lemmas; `sets`: .npz of the concept sets."""

@@ -190,7 +190,7 @@ def concept_label(features: list[str], head: str | None = None) -> str:
     ["syn:living_thing.n.01"] -> "Living things (WordNet living_thing.n.01)";
     ["lex:noun.animal", "lex:noun.plant"] -> "Animals or plants (WordNet noun.animal | noun.plant)";
     head "pos:PROPN" narrows it: "Cities, as names (WordNet city.n.01)"."""
-    names = [concept_name(f) for f in features]
+    names = list({concept_name(f).lower(): concept_name(f) for f in features}.values())  # noun.animal, animal.n.01
     text = names[0] + "".join(" or " + n[0].lower() + n[1:] for n in names[1:])
     if head is not None:
         kind, _, value = head.partition(":")

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from autointerp.explain.explainers.base import Rule
 from autointerp.explain.features import CLASS_LABELS, ENT_LABELS, POS_LABELS, SHAPE_LABELS, SUFFIX_LABELS
@@ -31,6 +32,14 @@ GENERIC = frozenset(
     "context contexts cluster clusters example examples mostly mainly often usually other others such like "
     "including include includes related relating various different general common specific certain "
     "noun nouns verb verbs adjective adjectives adverb adverbs name names proper the and for with".split()
+)
+# Function and filler words: not content a concept could cover.
+STOP = frozenset(
+    "something anything about very which that this from into their them they where when there these those "  # noqa: SIM905
+    "some any all most more many much each only also both than then over under after before between within "
+    "without its it's are was were been being has have had not but can could would should may might will "
+    "mostly mainly often usually referring refers refer relating relate describing describes describe denoting "
+    "marking marks used using vague".split()
 )
 POS_OF_WORD_CLASS = {"n": ("NOUN", "PROPN"), "v": ("VERB",), "a": ("ADJ", "ADV"), "s": ("ADJ", "ADV"), "r": ("ADV",)}
 
@@ -94,40 +103,68 @@ def concept_ids(text: str) -> list[str]:
     return list(dict.fromkeys(found))
 
 
-def named_concepts(text: str, vocabulary: Mapping[str, str] | None = None) -> list[str]:
+@dataclass
+class NamedConcepts:
+    """Concepts a text names: by fixed names (lexicographer labels and aliases) or by WordNet lemmas from
+    the workspace vocabulary, and how many of the text's content words those cover."""
+
+    fixed: list[str] = field(default_factory=list)
+    lemmas: list[str] = field(default_factory=list)
+    covered: int = 0
+    content: int = 0
+
+    def read(self) -> list[str]:
+        """Lemma matches count only when they cover at least half of the text's content words: 'the vibe
+        of the text' does not name the concept text.n.01."""
+        trusted = self.content > 0 and 2 * self.covered >= self.content
+        return list(dict.fromkeys(self.fixed + (self.lemmas if trusted else [])))
+
+
+def _lookup(vocabulary: Mapping[str, str], phrase: list[str]) -> str | None:
+    """The concept a phrase names, trying the singular of its last word too ('living things')."""
+    for last in _singular(phrase[-1]):
+        hit = vocabulary.get(" ".join([*phrase[:-1], last]))
+        if hit:
+            return hit
+    return None
+
+
+def _content_words(text: str) -> list[str]:
+    return [w for w in WORD.findall(text) if len(w) >= 3 and w not in GENERIC and w not in STOP]
+
+
+def named_concepts(text: str, vocabulary: Mapping[str, str] | None = None) -> NamedConcepts:
     """Concepts named in plain words: lexicographer-file labels and common names first, then (longest
-    phrase first) WordNet lemmas from the workspace's concept vocabulary."""
+    phrase first) WordNet noun lemmas from the workspace's concept vocabulary."""
     low = " " + re.sub(r"\s+", " ", text.lower()) + " "
-    found: list[str] = []
+    out = NamedConcepts(content=len(_content_words(low)))
     for lex, label in LEXNAME_LABELS.items():
         name = label.split(" (")[0].lower()
         if f" {name} " in low or f" {name}," in low:
-            found.append(f"lex:{lex}")
+            out.fixed.append(f"lex:{lex}")
             low = low.replace(name, " ")
     for lex, aliases in LEXNAME_ALIASES.items():
         for alias in sorted(aliases, key=len, reverse=True):
             if re.search(rf"\b{re.escape(alias)}\b", low):
-                found.append(f"lex:{lex}")
+                out.fixed.append(f"lex:{lex}")
                 low = re.sub(rf"\b{re.escape(alias)}\b", " ", low)
-    if vocabulary:
-        words = WORD.findall(low)
-        i = 0
-        while i < len(words):
-            for n in (3, 2, 1):
-                phrase = words[i : i + n]
-                if len(phrase) < n or (n == 1 and (phrase[0] in GENERIC or len(phrase[0]) < 3)):
-                    continue
-                hit = None
-                for last in _singular(phrase[-1]):
-                    hit = vocabulary.get(" ".join([*phrase[:-1], last]))
-                    if hit:
-                        break
-                if hit:
-                    found.append(hit)
-                    i += n - 1
-                    break
-            i += 1
-    return list(dict.fromkeys(found))
+    out.covered = out.content - len(_content_words(low))
+    words = WORD.findall(low) if vocabulary else []
+    i = 0
+    while i < len(words):
+        step = 1
+        for n in (3, 2, 1):
+            phrase = words[i : i + n]
+            if len(phrase) < n or (n == 1 and (phrase[0] in GENERIC or phrase[0] in STOP or len(phrase[0]) < 3)):
+                continue
+            hit = _lookup(vocabulary or {}, phrase)
+            if hit:
+                out.lemmas.append(hit)
+                out.covered += len(_content_words(" ".join(phrase)))
+                step = n
+                break
+        i += step
+    return out
 
 
 def _compatible(pos_feature: str, concept: str) -> bool:
@@ -175,7 +212,7 @@ def rule_from_text(text: str, vocabulary: Mapping[str, str] | None = None) -> Ru
     if quoted:
         terms = [frozenset({f"tok:{q}", *context}) for q in dict.fromkeys(quoted)]
         return Rule(terms)
-    concepts = named_concepts(rest, vocabulary)
+    concepts = named_concepts(rest, vocabulary).read()
     concepts += [c for c in cats if c.startswith("ent:") and c not in concepts]
     if concepts:
         return _concept_rule(concepts, head, [], context)

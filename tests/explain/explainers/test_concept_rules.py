@@ -124,6 +124,7 @@ VOCAB = {
     "musical instrument": "syn:musical_instrument.n.01",
     "furniture": "syn:furniture.n.01",
     "kitchen": "syn:kitchen.n.01",
+    "text": "syn:text.n.01",
 }
 
 
@@ -148,7 +149,9 @@ def test_free_text_reads_as_concept_rules():
 
 
 def test_text_naming_nothing_checkable_is_not_read():
-    for text in ("Something vague about the vibe", "asdf qwerty", "Tokens"):
-        assert rule_from_text(text, VOCAB) is None, text
+    for text in ("Something vague about the vibe", "asdf qwerty", "Tokens", "The mood and the vibe of the text"):
+        assert rule_from_text(text, VOCAB) is None, text  # a lemma in passing ('text') is not a category
+    nonsense = rule_from_text("Musical instruments and kitchen furniture", VOCAB)
+    assert nonsense.to_json() == [["syn:musical_instrument.n.01"], ["syn:kitchen.n.01"], ["syn:furniture.n.01"]]
     # without the workspace vocabulary only the fixed names are known
     assert rule_from_text("Cities") is None and rule_from_text("Cities", VOCAB) is not None
