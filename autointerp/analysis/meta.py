@@ -10,6 +10,8 @@ from autointerp.analysis.sentence import SentenceAnalysis
 from autointerp.constants import LOW_CONFIDENCE
 from autointerp.errors import LLMError
 from autointerp.explain.clients.base import LLMClient
+from autointerp.explain.explainers.base import Rule
+from autointerp.explain.explainers.offline import concept_meaning
 from autointerp.explain.features import STRUCTURE, category_of, shape, word_class
 from autointerp.explain.prompts.meta import meta_prompt
 from autointerp.records import SentenceRow
@@ -33,6 +35,7 @@ class Fact:
     mean_activation: float
     group: str
     flags: list[str] = field(default_factory=list)
+    meaning: str | None = None  # the concept a concept rule names ("Living things"), None for other rules
 
     @property
     def uncertain(self) -> bool:
@@ -60,6 +63,7 @@ def grounded_facts(analysis: SentenceAnalysis) -> list[Fact]:
         e = analysis.explanations.get(cid)
         rule = e.info.rule if e else None
         feats = {f for term in rule for f in term} if rule else set()
+        meaning = concept_meaning(Rule.from_json(rule)) if rule else None
         first = rows[0]
         facts.append(
             Fact(
@@ -71,6 +75,7 @@ def grounded_facts(analysis: SentenceAnalysis) -> list[Fact]:
                 mean_activation=round(sum(r.activation for r in rows) / len(rows), 3),
                 group=_group_of(first, feats),
                 flags=list(first.flags),
+                meaning=meaning,
             )
         )
     facts.sort(key=lambda f: f.positions[0])
@@ -81,6 +86,22 @@ def _tokens(f: Fact, n: int = 6) -> str:
     return ", ".join(repr(t.strip() or t) for t in f.tokens[:n])
 
 
+def _by_meaning(facts: list[Fact]) -> list[str]:
+    """One line per centroid, except that centroids whose labels name the same concept share a line:
+    'fox', 'dog' → Living things: centroid 15 "..." (0.62 confidence); centroid 40 ..."""
+    groups: dict[str, list[Fact]] = {}
+    for f in facts:
+        groups.setdefault(f.meaning or f"centroid {f.centroid_id}", []).append(f)
+    lines = []
+    for key, members in groups.items():
+        cites = "; ".join(
+            f'centroid {f.centroid_id} "{f.explanation}" ({f.confidence:.2f} confidence)' for f in members
+        )
+        tokens = ", ".join(_tokens(f) for f in members)
+        lines.append(f"{tokens} → {key}: {cites}" if members[0].meaning else f"{tokens} → {cites}")
+    return lines
+
+
 def offline_interpretation(analysis: SentenceAnalysis) -> str:
     facts = grounded_facts(analysis)
     lines = [f"The model assigned the {len(analysis.rows)} tokens of this text to {len(facts)} centroids."]
@@ -89,10 +110,7 @@ def offline_interpretation(analysis: SentenceAnalysis) -> str:
     sections: list[tuple[str, list[str]]] = []
     for group, title in GROUPS.items():
         sure = [f for f in facts if f.group == group and f.confidence is not None and not f.uncertain]
-        items = [
-            f'{_tokens(f)} → centroid {f.centroid_id} "{f.explanation}" ({f.confidence:.2f} confidence)' for f in sure
-        ]
-        sections.append((f"{title}:", items))
+        sections.append((f"{title}:", _by_meaning(sure)))
     unsure = [f for f in facts if f.uncertain]
     sections.append(
         (

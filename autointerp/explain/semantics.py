@@ -184,14 +184,19 @@ def concept_id(feature: str) -> str:
     return f"WordNet {feature if kind == 'attr' else value}"
 
 
+def concept_names(features: list[str]) -> str:
+    """The plain-English part: 'Animals or plants'; a name two ids share is said once (noun.animal, animal.n.01)."""
+    names = list({concept_name(f).lower(): concept_name(f) for f in features}.values())
+    return names[0] + "".join(" or " + n[0].lower() + n[1:] for n in names[1:])
+
+
 def concept_label(features: list[str], head: str | None = None) -> str:
     """A concept rule's label: plain English first, then the concept ids.
 
     ["syn:living_thing.n.01"] -> "Living things (WordNet living_thing.n.01)";
     ["lex:noun.animal", "lex:noun.plant"] -> "Animals or plants (WordNet noun.animal | noun.plant)";
     head "pos:PROPN" narrows it: "Cities, as names (WordNet city.n.01)"."""
-    names = list({concept_name(f).lower(): concept_name(f) for f in features}.values())  # noun.animal, animal.n.01
-    text = names[0] + "".join(" or " + n[0].lower() + n[1:] for n in names[1:])
+    text = concept_names(features)
     if head is not None:
         kind, _, value = head.partition(":")
         if kind == "pos" and value in POS_PLURAL:

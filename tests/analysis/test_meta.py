@@ -70,3 +70,24 @@ def test_unmeasured_explanations_are_never_listed_as_low_confidence():
     assert "centroid 2" in uncertain and "centroid 1" not in uncertain
     assert "centroid 1" in text.split("NOT MEASURED", 1)[1]
     assert "0.00" not in text
+
+
+def test_tokens_are_grouped_by_the_meaning_their_labels_name():
+    rows = [row(0, " fox", 15, 0.62), row(1, " dog", 40, 0.55), row(2, " ran", 3, 0.7), row(3, " the", 4, 0.9)]
+    living = {"evidence": {"rule": [["syn:living_thing.n.01"]]}}
+    exps = {
+        15: CentroidExplanation(15, "e15", 0.62, [], metadata=living),
+        40: CentroidExplanation(40, "e40", 0.55, [], metadata=living),
+        3: CentroidExplanation(3, "e3", 0.7, [], metadata={"evidence": {"rule": [["pos:VERB", "lex:verb.motion"]]}}),
+        4: CentroidExplanation(4, "e4", 0.9, [], metadata={"evidence": {"rule": [["class:determiner"]]}}),
+    }
+    a = SentenceAnalysis(rows, 4, explanations=exps)
+    assert {f.centroid_id: f.meaning for f in grounded_facts(a)} == {
+        15: "Living things",
+        40: "Living things",
+        3: "Verbs of motion",
+        4: None,
+    }
+    content = asyncio.run(interpret(a)).split("CONTENT AND SEMANTIC CATEGORIES", 1)[1]
+    assert "'fox', 'dog' → Living things: centroid 15 \"e15\" (0.62 confidence); centroid 40" in content
+    assert "'ran' → Verbs of motion: centroid 3" in content and "centroid 4 " not in content

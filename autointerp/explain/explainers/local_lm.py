@@ -9,13 +9,24 @@ prior). The chosen candidate is still a rule, so its confidence is measured exac
 from __future__ import annotations
 
 import asyncio
+import re
 from typing import Any
 
 import torch
 
-from autointerp.explain.explainers.base import ClusterEvidence, ExplanationDraft
-from autointerp.explain.explainers.offline import OfflineExplainer, label_for
+from autointerp.explain.explainers.base import ClusterEvidence, ExplanationDraft, Rule
+from autointerp.explain.explainers.offline import OfflineExplainer, concept_parts, label_for
 from autointerp.explain.prompts.local import PROMPT_VERSION, choice_prompt, null_prompt
+
+MAX_GAP = 0.1  # candidates are at most this far below the best rule's validation score
+IDS = re.compile(r" \((?:WordNet|spaCy entity) [^)]*\)")
+
+
+def _kind(rule: Rule) -> str:
+    if concept_parts(rule) is not None:
+        return "concept"
+    term = rule.terms[0] if rule.terms else frozenset()
+    return "tokens" if len(rule.terms) > 1 else "context" if len(term) > 1 else "single"
 
 
 class LocalLabelChooser:
@@ -43,23 +54,25 @@ class LocalLabelChooser:
         lp = torch.log_softmax(logits, -1).gather(1, torch.tensor(c, device=logits.device)[:, None])
         return float(lp.mean())
 
-    def candidates_for(self, evidence: ClusterEvidence) -> list[tuple[Any, float]]:
-        """The best rule of each kind (category, token set, in-context), distinct by label."""
-        out: list[tuple[Any, float]] = []
+    def candidates_for(self, evidence: ClusterEvidence) -> list[tuple[Rule, float]]:
+        """The best rule of each kind (concept, category, token set, in-context) within MAX_GAP of the best
+        on validation, then the next best, distinct by label: the model chooses meaning only among rules
+        that nearly hold."""
+        ranked = self.offline.ranked_rules(evidence, 400)
+        if not ranked:
+            return []
+        near = [(r, v) for r, v in ranked if v >= ranked[0][1] - MAX_GAP]
+        best_of_kind: dict[str, tuple[Rule, float]] = {}
+        for rule, val in near:
+            best_of_kind.setdefault(_kind(rule), (rule, val))
+        out: list[tuple[Rule, float]] = []
         seen: set[str] = set()
-        kinds: set[str] = set()
-        for rule, val in self.offline.ranked_rules(evidence, 200):
-            term = rule.terms[0] if rule.terms else frozenset()
-            kind = "tokens" if len(rule.terms) > 1 else "context" if len(term) > 1 else "single"
+        for rule, val in [*sorted(best_of_kind.values(), key=lambda rv: -rv[1]), *near]:
             label = label_for(rule)
-            if label in seen or (kind in kinds and len(out) >= 2):
-                continue
-            out.append((rule, val))
-            seen.add(label)
-            kinds.add(kind)
-            if len(out) >= self.candidates:
-                break
-        return out
+            if label not in seen and len(out) < self.candidates:
+                out.append((rule, val))
+                seen.add(label)
+        return sorted(out, key=lambda rv: -rv[1])
 
     def choose(self, evidence: ClusterEvidence) -> tuple[int, list[dict[str, Any]]]:
         ranked = self.candidates_for(evidence)
@@ -68,7 +81,8 @@ class LocalLabelChooser:
         scores: list[dict[str, Any]] = []
         for rule, val in ranked:
             label = label_for(rule)
-            s = self._logprob(prompt, label) - self._logprob(null, label)
+            spoken = IDS.sub("", label)  # the model reads "Animals or plants", not "(WordNet noun.animal | ...)"
+            s = self._logprob(prompt, spoken) - self._logprob(null, spoken)
             scores.append({"label": label, "calibrated_logprob": round(s, 4), "validation_score": round(val, 4)})
         best = max(range(len(scores)), key=lambda i: float(scores[i]["calibrated_logprob"]))
         return best, scores

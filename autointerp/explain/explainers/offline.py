@@ -8,7 +8,7 @@ from itertools import combinations, product
 
 from autointerp.explain.explainers.base import ClusterEvidence, ExplanationDraft, Rule, TokenEvidence
 from autointerp.explain.features import STRUCTURE, Feature, describe, norm_token, shape, token_features
-from autointerp.explain.semantics import concept_label, is_concept
+from autointerp.explain.semantics import concept_label, concept_names, is_concept
 
 CONTEXT_KINDS = ("prev:", "prevclass:", "prevshape:", "next:")
 WORDNET_KINDS = ("lex:", "syn:", "attr:")
@@ -125,6 +125,12 @@ def concept_parts(rule: Rule) -> ConceptRule | None:
     if not cs or len(cs) + len(words) != len(feats) or (words and len(cs) > 1):
         return None
     return ConceptRule(cs, None, words)
+
+
+def concept_meaning(rule: Rule) -> str | None:
+    """What a concept rule means in plain English ('Living things'), None for other rules."""
+    parts = concept_parts(rule)
+    return concept_names(list(parts.concepts)) if parts is not None else None
 
 
 def example_words(rule: Rule, members: list[TokenEvidence], n: int = 4) -> list[str]:

@@ -155,3 +155,19 @@ def test_text_naming_nothing_checkable_is_not_read():
     assert nonsense.to_json() == [["syn:musical_instrument.n.01"], ["syn:kitchen.n.01"], ["syn:furniture.n.01"]]
     # without the workspace vocabulary only the fixed names are known
     assert rule_from_text("Cities") is None and rule_from_text("Cities", VOCAB) is not None
+
+
+@needs_wordnet
+def test_local_chooser_offers_concept_names_and_its_choice_stays_a_rule(coder, tiny_model):
+    from autointerp.explain.explainers.local_lm import MAX_GAP, LocalLabelChooser
+
+    members = [word(coder, w) for w in ANIMALS * 2] + [word(coder, w) for w in ["tree", "grass", "flower"] * 3]
+    ev = evidence(members, [word(coder, w) for w in TOOLS * 2], [word(coder, w) for w in OTHERS * 2])
+    chooser = LocalLabelChooser(tiny_model)
+    cands = chooser.candidates_for(ev)
+    best = OfflineExplainer().ranked_rules(ev, 1)[0][1]
+    assert len(cands) >= 2 and all(v >= best - MAX_GAP for _, v in cands)
+    assert any(concept_parts(r) is not None for r, _ in cands)
+    d = asyncio.run(chooser.explain(ev))
+    assert d.rule.to_json() in [r.to_json() for r, _ in cands]
+    assert d.explanation.startswith(label_for(d.rule)) and d.evidence["candidates"]
