@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 
+from autointerp.explain.explainers.base import Rule
+from autointerp.explain.explainers.parse import rule_text
 from autointerp.records import CentroidExplanation, SentenceRow, Status
 
 if TYPE_CHECKING:
@@ -195,7 +197,7 @@ def score_rows(e: CentroidExplanation) -> list[dict[str, Any]]:
     s = e.info.score
     if s is None:
         return []
-    rule = " OR ".join(" AND ".join(t) for t in e.info.rule) if e.info.rule else "—"
+    rule = rule_text(Rule.from_json(e.info.rule)) if e.info.rule else "—"
     return [
         {
             "method": s.method,

@@ -8,6 +8,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from autointerp import CentroidExplanationCache
+from autointerp.build.wordnet import find_data_dir
+from autointerp.records import Status
 
 
 @pytest.fixture()
@@ -130,3 +132,57 @@ def test_first_launch_builds_the_default_workspace(tiny_config, tmp_path, monkey
     assert not at.exception
     assert any(p.is_dir() for p in (tmp_path / "fresh").iterdir())
     assert at.title[0].value == "Sentence analysis"
+
+
+SENTENCE = "A dog ran in the park, and the children laughed."
+
+
+def _chip(body: str, pos: int) -> str:
+    start = body.index(f'data-pos="{pos}"')
+    return body[body.rindex("<span", 0, start) : body.index("</span></span>", start)]
+
+
+@pytest.mark.skipif(find_data_dir() is None, reason="WordNet data not installed")
+def test_edits_are_read_as_rules_and_unreadable_text_shows_as_not_measured(app_env):
+    at = new_app().run()
+    at.text_area(key="sentence").set_value(SENTENCE).run()
+    table = at.dataframe[0].value
+    fox = 1  # " d" of "dog": the tiny tokenizer splits the word
+    cid = int(table["C-ID"][fox])
+    cache = CentroidExplanationCache(app_env / "explanations")
+
+    at.switch_page("pages/cache.py").run()
+    at.selectbox(key="act_id").set_value(cid).run()
+    at.text_input(key=f"edit_text_{cid}").set_value("Animals and other living things").run()
+    at.button(key="save_one").click().run()
+    assert not at.exception
+    rec = cache.get(cid)
+    assert rec.measured and rec.info.score.method == "exact-rule"
+    assert rec.info.rule == [["lex:noun.animal"], ["syn:living_thing.n.01"]]
+    at.switch_page("pages/centroids.py").run()
+    at.selectbox(key="c_select").set_value(cid).run()
+    assert not at.exception
+    assert next(m for m in at.metric if m.label == "Confidence").value == f"{rec.confidence:.2f}"
+    breakdown = next(d.value for d in at.dataframe if "read as rule" in d.value.columns)
+    assert breakdown["read as rule"][0] == "lex:noun.animal OR syn:living_thing.n.01"
+
+    at.switch_page("pages/cache.py").run()
+    at.selectbox(key="act_id").set_value(cid).run()
+    at.text_input(key=f"edit_text_{cid}").set_value("Something vague about the vibe").run()
+    at.button(key="save_one").click().run()
+    assert not at.exception and cache.get(cid).status is Status.UNSCORED
+    at.switch_page("pages/centroids.py").run()
+    at.selectbox(key="c_select").set_value(cid).run()
+    assert next(m for m in at.metric if m.label == "Confidence").value == "not measured"
+
+    at.switch_page("pages/analyze.py").run()
+    at.text_area(key="sentence").set_value(SENTENCE)
+    at.button(key="analyze").click().run()
+    assert not at.exception
+    chip = _chip(at.html[0].proto.body, fox)
+    assert "unmeasured" in chip and "not measured" in chip and "0.00" not in chip and " low" not in chip
+    table = at.dataframe[0].value
+    assert table["Conf"][table["C-ID"] == cid].isna().all()
+    meta = at.code[0].value
+    assert f"centroid {cid}" in meta.split("NOT MEASURED", 1)[1]
+    assert f"centroid {cid}" not in meta.split("NOT MEASURED", 1)[0].split("UNCERTAIN", 1)[-1]
