@@ -87,19 +87,20 @@ def _tokens(f: Fact, n: int = 6) -> str:
 
 
 def _by_meaning(facts: list[Fact]) -> list[str]:
-    """One line per centroid, except that centroids whose labels name the same concept share a line:
-    'fox', 'dog' → Living things: centroid 15 "..." (0.62 confidence); centroid 40 ..."""
-    groups: dict[str, list[Fact]] = {}
+    """One line per centroid, except that centroids whose labels name the same concept share a line, said
+    in plain English: 'fox', 'dog' → Living things (centroid 15, 0.62 confidence; centroid 40, ...)."""
+    groups: dict[str | int, list[Fact]] = {}
     for f in facts:
-        groups.setdefault(f.meaning or f"centroid {f.centroid_id}", []).append(f)
-    lines = []
-    for key, members in groups.items():
-        cites = "; ".join(
-            f'centroid {f.centroid_id} "{f.explanation}" ({f.confidence:.2f} confidence)' for f in members
-        )
-        tokens = ", ".join(_tokens(f) for f in members)
-        lines.append(f"{tokens} → {key}: {cites}" if members[0].meaning else f"{tokens} → {cites}")
-    return lines
+        groups.setdefault(f.meaning or f.centroid_id, []).append(f)
+    return [_line(members) for members in groups.values()]
+
+
+def _line(members: list[Fact]) -> str:
+    tokens, first = ", ".join(_tokens(f) for f in members), members[0]
+    if first.meaning is None:
+        return f'{tokens} → centroid {first.centroid_id} "{first.explanation}" ({first.confidence:.2f} confidence)'
+    cites = "; ".join(f"centroid {f.centroid_id}, {f.confidence:.2f} confidence" for f in members)
+    return f"{tokens} → {first.meaning} ({cites})"
 
 
 def offline_interpretation(analysis: SentenceAnalysis) -> str:

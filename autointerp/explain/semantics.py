@@ -87,6 +87,7 @@ LEXNAME_ALIASES = {
     "verb.competition": ("fighting", "competition"),
     "verb.change": ("change",),
 }
+SHARED_PREFIXES = ("Describing ", "Ways to ", "Verbs of ", "Words meaning ")
 POS_PLURAL = {"NOUN": "nouns", "PROPN": "names", "VERB": "verbs", "ADJ": "adjectives", "ADV": "adverbs"}
 
 
@@ -187,7 +188,14 @@ def concept_id(feature: str) -> str:
 def concept_names(features: list[str]) -> str:
     """The plain-English part: 'Animals or plants'; a name two ids share is said once (noun.animal, animal.n.01)."""
     names = list({concept_name(f).lower(): concept_name(f) for f in features}.values())
-    return names[0] + "".join(" or " + n[0].lower() + n[1:] for n in names[1:])
+    for prefix in SHARED_PREFIXES:  # "Describing magnitude, degree or temporal property"
+        if len(names) > 1 and all(n.startswith(prefix) for n in names):
+            return prefix + _either([n[len(prefix) :] for n in names])
+    return _either([names[0]] + [n[0].lower() + n[1:] for n in names[1:]])
+
+
+def _either(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " or " + items[-1]
 
 
 def concept_label(features: list[str], head: str | None = None) -> str:

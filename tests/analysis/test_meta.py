@@ -89,5 +89,5 @@ def test_tokens_are_grouped_by_the_meaning_their_labels_name():
         4: None,
     }
     content = asyncio.run(interpret(a)).split("CONTENT AND SEMANTIC CATEGORIES", 1)[1]
-    assert "'fox', 'dog' → Living things: centroid 15 \"e15\" (0.62 confidence); centroid 40" in content
-    assert "'ran' → Verbs of motion: centroid 3" in content and "centroid 4 " not in content
+    assert "'fox', 'dog' → Living things (centroid 15, 0.62 confidence; centroid 40, 0.55 confidence)" in content
+    assert "'ran' → Verbs of motion (centroid 3, 0.70 confidence)" in content and "centroid 4," not in content

@@ -22,7 +22,7 @@ from autointerp.explain.features import CLASS_LABELS, ENT_LABELS, POS_LABELS, SH
 from autointerp.explain.semantics import LEXNAME_ALIASES, LEXNAME_LABELS, POS_PLURAL, is_concept
 
 QUOTED = re.compile(r"""(?:'([^']*)'|"([^"]*)")""")
-IDS = re.compile(r"\((?:WordNet\s+([^);]+))?;?\s*(?:spaCy entity\s+([^)]+))?\)")
+IDS = re.compile(r"\((?=WordNet |spaCy entity )(?:WordNet\s+([^);]+))?;?\s*(?:spaCy entity\s+([^)]+))?\)")
 EXAMPLES = re.compile(r",?\s*\be\.g\.?.*$", re.S)
 WORD = re.compile(r"[a-z][a-z'-]*")
 MAX_CONCEPTS = 4
@@ -39,8 +39,9 @@ STOP = frozenset(
     "some any all most more many much each only also both than then over under after before between within "
     "without its it's are was were been being has have had not but can could would should may might will "
     "mostly mainly often usually referring refers refer relating relate describing describes describe denoting "
-    "marking marks used using vague".split()
+    "marking marks used using".split()
 )
+DETERMINERS = frozenset("the a an this that its his her their our your my".split())  # noqa: SIM905
 POS_OF_WORD_CLASS = {"n": ("NOUN", "PROPN"), "v": ("VERB",), "a": ("ADJ", "ADV"), "s": ("ADJ", "ADV"), "r": ("ADV",)}
 
 
@@ -114,8 +115,9 @@ class NamedConcepts:
     content: int = 0
 
     def read(self) -> list[str]:
-        """Lemma matches count only when they cover at least half of the text's content words: 'the vibe
-        of the text' does not name the concept text.n.01."""
+        """Lemma matches count only when they cover at least half of the text's content words (and the
+        matcher skips words after a determiner), so 'something vague about the vibe of the text' does not
+        name the concept text.n.01."""
         trusted = self.content > 0 and 2 * self.covered >= self.content
         return list(dict.fromkeys(self.fixed + (self.lemmas if trusted else [])))
 
@@ -157,6 +159,8 @@ def named_concepts(text: str, vocabulary: Mapping[str, str] | None = None) -> Na
             phrase = words[i : i + n]
             if len(phrase) < n or (n == 1 and (phrase[0] in GENERIC or phrase[0] in STOP or len(phrase[0]) < 3)):
                 continue
+            if i > 0 and words[i - 1] in DETERMINERS:
+                break  # "the text", "a reader": one thing talked about, not a category named
             hit = _lookup(vocabulary or {}, phrase)
             if hit:
                 out.lemmas.append(hit)

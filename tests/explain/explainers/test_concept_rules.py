@@ -149,7 +149,8 @@ def test_free_text_reads_as_concept_rules():
 
 
 def test_text_naming_nothing_checkable_is_not_read():
-    for text in ("Something vague about the vibe", "asdf qwerty", "Tokens", "The mood and the vibe of the text"):
+    unreadable = ("Something vague about the vibe of the text", "asdf qwerty", "Tokens", "Mood, vibe and the text")
+    for text in unreadable:
         assert rule_from_text(text, VOCAB) is None, text  # a lemma in passing ('text') is not a category
     nonsense = rule_from_text("Musical instruments and kitchen furniture", VOCAB)
     assert nonsense.to_json() == [["syn:musical_instrument.n.01"], ["syn:kitchen.n.01"], ["syn:furniture.n.01"]]
