@@ -26,4 +26,11 @@ class WorkspaceError(AutoInterpError):
 
 
 class LLMError(AutoInterpError):
-    """An LLM call failed or answered something we could not parse; never turned into a score."""
+    """An LLM call failed or answered something we could not parse; never turned into a score.
+
+    `reason` is a short kind ("unreachable", "HTTP 500", "unreadable answer", ...) so many failures can be
+    reported grouped, each group with its first full message."""
+
+    def __init__(self, message: str, reason: str = "LLM error"):
+        super().__init__(message)
+        self.reason = reason

@@ -130,11 +130,14 @@ def real_workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
 class ScriptedLLMServer:
     """A real HTTP server on loopback that speaks the OpenAI chat and Anthropic Messages APIs.
 
-    `handler(prompt) -> (status, body_text, delay_s)` decides each answer; calls are recorded.
+    `handler(prompt) -> (status, body_text, delay_s)` decides each answer (`handler(prompt, body)` when it
+    takes two arguments, to see structured-output fields); calls are recorded. An Anthropic request that
+    forces a tool gets the answer text, when it is a JSON object, as that tool's input.
     """
 
     def __init__(self, handler):
         import http.server
+        import inspect
         import json
         import threading
         import time
@@ -142,6 +145,7 @@ class ScriptedLLMServer:
         self.handler = handler
         self.calls: list[dict] = []
         outer = self
+        with_body = len(inspect.signature(handler).parameters) == 2
 
         class H(http.server.BaseHTTPRequestHandler):
             def log_message(self, *args):
@@ -151,11 +155,15 @@ class ScriptedLLMServer:
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 prompt = body["messages"][-1]["content"]
                 outer.calls.append({"path": self.path, "body": body, "headers": dict(self.headers)})
-                status, text, delay = outer.handler(prompt)
+                status, text, delay = outer.handler(prompt, body) if with_body else outer.handler(prompt)
                 if delay:
                     time.sleep(delay)
                 if self.path.endswith("/messages"):
                     payload = {"content": [{"type": "text", "text": text}]}
+                    forced = (body.get("tool_choice") or {}).get("name")
+                    with contextlib.suppress(json.JSONDecodeError):
+                        if forced and isinstance(json.loads(text), dict):
+                            payload = {"content": [{"type": "tool_use", "name": forced, "input": json.loads(text)}]}
                 else:
                     payload = {"choices": [{"message": {"role": "assistant", "content": text}}]}
                 raw = text.encode() if status == 299 else json.dumps(payload).encode()

@@ -9,6 +9,7 @@ from typing import Any
 import torch
 
 from autointerp.build.models import check_layer_and_site
+from autointerp.build.nnsight_mount import prepare_before_trace
 
 
 @dataclass
@@ -38,10 +39,15 @@ def _site_proxy(model: Any, site: str, layer: int) -> Any:
 def layer_activations(
     model: Any, input_ids: torch.Tensor, attention_mask: torch.Tensor, layer: int, site: str
 ) -> torch.Tensor:
-    """(batch, seq, hidden) at one site; `tracer.stop()` skips every later layer and the LM head."""
+    """(batch, seq, hidden) at one site; `tracer.stop()` skips every later layer and the LM head.
+
+    `nnsight.save()` rather than `.save()`: it works whether or not nnsight mounted `.save` on every object."""
+    import nnsight  # slow import, kept lazy (loading the model imports it anyway)
+
     check_layer_and_site(model, layer, site)
+    prepare_before_trace()
     with torch.no_grad(), model.trace({"input_ids": input_ids, "attention_mask": attention_mask}) as tracer:
-        out = _site_proxy(model, site, layer).save()
+        out = nnsight.save(_site_proxy(model, site, layer))
         tracer.stop()
     out = out[0] if isinstance(out, tuple) else out
     return out.detach()
