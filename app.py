@@ -16,10 +16,13 @@ nav = st.navigation(
     ]
 )
 
+from autointerp.build.nnsight_mount import disable_pymount  # noqa: E402
 from autointerp.config import BuildConfig, default_workspace_root  # noqa: E402
 from autointerp.errors import AutoInterpError  # noqa: E402
 from autointerp.explain.clients.factory import ClientSettings, Provider, make_client  # noqa: E402
 from autointerp.workspace import build_workspace, list_workspaces  # noqa: E402
+
+disable_pymount()  # the dashboard never needs nnsight's `.save` mount, and async HTTP breaks under it
 
 
 def default_config() -> BuildConfig:
@@ -90,7 +93,19 @@ def sidebar_explainer(interp) -> object | None:
         model = st.sidebar.text_input("Model", "claude-sonnet-4-5", key="llm_model_a")
         key = st.sidebar.text_input("API key (or ANTHROPIC_API_KEY)", type="password", key="llm_key_a")
         settings = ClientSettings(provider, model, api_key=key, retries=1, timeout=30)
+    if provider in (Provider.OPENAI, Provider.ANTHROPIC):
+        return session_client(settings)
     return make_client(settings, interp.model)
+
+
+def session_client(settings: ClientSettings) -> object | None:
+    """The same HTTP client while its settings stay the same, so what it learnt about the server this
+    session (which structured-output mode it accepts) is kept across reruns."""
+    held = st.session_state.get("llm_client_held")
+    if held is None or held[0] != settings:
+        held = (settings, make_client(settings))
+        st.session_state["llm_client_held"] = held
+    return held[1]
 
 
 spaces = list_workspaces()

@@ -164,8 +164,10 @@ def explain(a: argparse.Namespace, interp: KMeansAutoInterp, client: LLMChoice) 
 
     counts = asyncio.run(interp.explanations.explain_all(ids, a.force, a.concurrency, client, tick))
     bar.close()
-    for reason, n in counts.failures.most_common():
-        print(f"failed ({n}): {reason}", file=sys.stderr)
+    from autointerp.explain.outcomes import describe_failures
+
+    for line in describe_failures(counts.problems):
+        print(line, file=sys.stderr)
     print(json.dumps(counts.to_dict()))
     return 0
 
@@ -174,6 +176,9 @@ def main(argv: list[str] | None = None) -> int:
     a = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
+        from autointerp.build.nnsight_mount import disable_pymount
+
+        disable_pymount()  # this process never needs nnsight's `.save` mount, and async HTTP breaks under it
         return run(a)
     except (AutoInterpError, OSError) as exc:
         msg = f"{exc.strerror}: {exc.filename}" if isinstance(exc, OSError) and exc.strerror else str(exc)

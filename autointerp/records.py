@@ -154,6 +154,7 @@ _OWN_KEYS = {
     "accepted",
     "previous_explanation",
     "error",
+    "error_reason",
 }
 
 
@@ -176,7 +177,8 @@ class ExplanationInfo:
     human_edited: bool = False
     accepted: str | None = None
     previous_explanation: str | None = None
-    error: str | None = None
+    error: str | None = None  # why generation failed, or why an explanation that was kept is unscored
+    error_reason: str | None = None  # the error's short kind, for reports grouped by reason
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_metadata(self) -> dict[str, Any]:
@@ -205,7 +207,7 @@ class ExplanationInfo:
                 "human_edited": self.human_edited,
             }
         )
-        for key in ("accepted", "previous_explanation", "error"):
+        for key in ("accepted", "previous_explanation", "error", "error_reason"):
             if getattr(self, key) is not None:
                 meta[key] = getattr(self, key)
         return meta
@@ -233,6 +235,7 @@ class ExplanationInfo:
             accepted=meta.get("accepted"),
             previous_explanation=meta.get("previous_explanation"),
             error=meta.get("error"),
+            error_reason=meta.get("error_reason"),
             extra={k: v for k, v in meta.items() if k not in _OWN_KEYS},
         )
 

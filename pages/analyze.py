@@ -8,7 +8,7 @@ import streamlit as st
 from autointerp.analysis.meta import interpret
 from autointerp.errors import InputError
 from autointerp.explain.lifecycle import plan_for
-from autointerp.records import Status
+from autointerp.explain.outcomes import failures_markdown
 from autointerp.ui.browse import centroid_details, table_rows
 from autointerp.ui.chips import centroid_color, confidence_text, esc, examples_html, token_chips_html, visible
 
@@ -54,12 +54,11 @@ analysis = st.session_state["analysis"]
 rows = analysis.rows
 if analysis.notice:
     st.warning(analysis.notice)
-failed = [e for e in analysis.explanations.values() if e.status is Status.FAILED]
-if failed:
+report = failures_markdown(analysis.explanations.values())
+if report:
     st.warning(
-        f"The LLM failed for {len(failed)} centroid(s), which are shown unexplained and were not cached: "
-        f"{failed[0].info.error or ''}. Check the explainer settings in the sidebar, or switch to "
-        "the offline explainer."
+        "The LLM failed for some centroids. Check the explainer settings in the sidebar, or switch to the "
+        "offline explainer.\n\n" + report
     )
 
 st.caption(

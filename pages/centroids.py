@@ -5,6 +5,7 @@ import asyncio
 import pandas as pd
 import streamlit as st
 
+from autointerp.explain.outcomes import failures_markdown
 from autointerp.records import Status
 from autointerp.ui.browse import centroid_details, explanation_table, neighbour_rows, score_rows
 from autointerp.ui.chips import centroid_color, esc, examples_html
@@ -23,12 +24,16 @@ if n_missing:
     c1.info(f"{n_missing} of {len(table)} centroids have no explanation yet; they show as grey on the map.")
     if c2.button(f"Explain all {n_missing}", key="explain_all"):
         bar = st.progress(0.0, text="explaining")
-        asyncio.run(
+        counts = asyncio.run(
             interp.explanations.explain_all(
                 todo, llm_client=client, on_done=lambda i, n: bar.progress(i / n, text=f"explained {i} / {n}")
             )
         )
+        st.session_state["explain_all_report"] = failures_markdown(counts.problems)
         st.rerun()
+report = st.session_state.pop("explain_all_report", None)
+if report:
+    st.warning("The LLM failed for some centroids.\n\n" + report)
 
 with st.expander("Search and filter", expanded=True):
     f1, f2, f3 = st.columns([2, 2, 2])

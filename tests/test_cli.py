@@ -114,3 +114,32 @@ def test_build_flags_come_from_the_config():
     defaults = config_from_args(build_parser().parse_args(["build"]))
     assert defaults == BuildConfig()
     assert {f.name for f in dataclasses.fields(BuildConfig)} <= set(vars(a))
+
+
+def test_explain_reports_failures_grouped_by_reason(tiny_workspace, capsys, tmp_path, llm_server):
+    import shutil
+
+    ws = shutil.copytree(tiny_workspace, tmp_path / "ws", ignore=shutil.ignore_patterns("explanations"))
+    args = ["explain", "--workspace", str(ws), "--ids", "0,1", "--llm", "openai"]
+    prose = llm_server(lambda p: (200, "I think these are all nouns.", 0))
+    assert main([*args, "--base-url", f"{prose.url}/v1"]) == 0
+    out = capsys.readouterr()
+    counts = json.loads(out.out.strip().splitlines()[-1])
+    assert counts["failed"] == 2 and counts["failures"] == {"unreadable answer": 2}
+    assert "2 centroid(s) got no explanation" in out.err
+    assert "unreadable answer: 2 (centroids 0, 1), first: the LLM answer has no JSON object" in out.err
+
+    def bad_detection(prompt):
+        if "one key per example" in prompt:
+            return 200, '{"1": 1}', 0
+        return 200, '{"explanation": "Something hard to pin down", "confidence": 0.5}', 0
+
+    srv = llm_server(bad_detection)
+    assert main([*args, "--base-url", f"{srv.url}/v1"]) == 0
+    out = capsys.readouterr()
+    counts = json.loads(out.out.strip().splitlines()[-1])
+    assert (counts["generated"], counts["unscored"], counts["failed"]) == (2, 2, 0)
+    assert "2 explanation(s) were kept, but the LLM could not score them:" in out.err
+    assert "unreadable answer: 2 (centroids 0, 1), first: LLM detection scoring failed: expected 10 labels" in out.err
+    recs = [json.loads((ws / "explanations" / f"centroid_{i}.json").read_text()) for i in (0, 1)]
+    assert all(r["metadata"]["status"] == "unscored" and r["metadata"]["error_reason"] for r in recs)

@@ -9,11 +9,11 @@ from typing import Any
 from autointerp.analysis.sentence import SentenceAnalysis
 from autointerp.constants import LOW_CONFIDENCE
 from autointerp.errors import LLMError
-from autointerp.explain.clients.base import LLMClient
+from autointerp.explain.clients.base import LLMClient, parse_json_object
 from autointerp.explain.explainers.base import Rule
 from autointerp.explain.explainers.offline import concept_meaning
 from autointerp.explain.features import STRUCTURE, category_of, shape, word_class
-from autointerp.explain.prompts.meta import meta_prompt
+from autointerp.explain.prompts.meta import SCHEMA, meta_prompt
 from autointerp.records import SentenceRow
 
 GROUPS = {
@@ -138,11 +138,57 @@ def offline_interpretation(analysis: SentenceAnalysis) -> str:
     return "\n".join(lines)
 
 
+def render_claims(claims: list[dict[str, Any]], facts: list[Fact]) -> str:
+    """One line per claim with the measured confidence of each centroid it cites; claims that cite no
+    centroid of this text are left out and counted."""
+    by_id = {f.centroid_id: f for f in facts}
+    lines, dropped = [], 0
+    for claim in claims:
+        ids = [i for i in dict.fromkeys(claim["centroid_ids"]) if i in by_id]
+        if not ids:
+            dropped += 1
+            continue
+        cites = "; ".join(f"centroid {i}: {_measured(by_id[i])}" for i in ids)
+        lines.append(f"- {claim['text'].strip()} [{cites}]")
+    if lines and dropped:
+        lines.append(f"({dropped} claim(s) citing no centroid of this text were left out.)")
+    return "\n".join(lines)
+
+
+def _measured(f: Fact) -> str:
+    if f.confidence is None:
+        return "not measured"
+    return f"{f.confidence:.2f}" + (" uncertain" if f.uncertain else "")
+
+
+def read_claims(text: str) -> list[dict[str, Any]]:
+    """The claims of a structured answer; LLMError when the answer is JSON of another shape."""
+    claims = parse_json_object(text).get("claims")
+    ok = isinstance(claims, list) and all(
+        isinstance(c, dict)
+        and isinstance(c.get("text"), str)
+        and isinstance(c.get("centroid_ids"), list)
+        and all(isinstance(i, int) and not isinstance(i, bool) for i in c["centroid_ids"])
+        for c in claims
+    )
+    if not ok or claims is None:
+        raise LLMError(f"the LLM answer lacks a list of claims with centroid ids: {text[:120]!r}", "unreadable answer")
+    return claims
+
+
 async def interpret(analysis: SentenceAnalysis, client: LLMClient | None = None) -> str:
-    """Offline: built from the structured analysis. With an LLM: the LLM writes from the same facts."""
+    """Offline: built from the structured analysis. With an LLM: the LLM writes claims from the same facts,
+    each shown with the measured confidence of the centroids it cites."""
     if client is None:
         return offline_interpretation(analysis)
+    facts = grounded_facts(analysis)
     try:
-        return await client.complete(meta_prompt([f.to_dict() for f in grounded_facts(analysis)]))
+        text = await client.complete(meta_prompt([f.to_dict() for f in facts]), schema=SCHEMA)
+        if "{" not in text:  # a server without structured outputs that answered in prose: shown, marked
+            return text.strip() + "\n\n(Free text: the LLM gave no structured claims, so none was checked.)"
+        rendered = render_claims(read_claims(text), facts)
+        if not rendered:
+            raise LLMError("every claim of the LLM cited centroids that are not in this text", "ungrounded answer")
+        return rendered
     except LLMError as exc:
         return offline_interpretation(analysis) + f"\n\n(The LLM failed, so this summary is the offline one: {exc})"

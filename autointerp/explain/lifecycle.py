@@ -80,7 +80,9 @@ class ExplainCounts:
     generated: int = 0
     failed: int = 0
     unscored: int = 0
-    failures: Counter[str] = field(default_factory=Counter)  # reason -> how many
+    failures: Counter[str] = field(default_factory=Counter)  # failed generations: reason -> how many
+    # records of this run that failed, or were kept although their LLM scoring failed (see outcomes.py)
+    problems: list[CentroidExplanation] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -137,27 +139,28 @@ class Explanations:
             raise InputError(f"k must be >= 0, got {k}")
         return self.validation.examples(cid, k) if self.validation is not None else []
 
-    async def _score(self, draft: ExplanationDraft, cid: int, plan: ExplainPlan) -> ScoreResult:
+    async def _score(self, draft: ExplanationDraft, cid: int, plan: ExplainPlan) -> tuple[ScoreResult, LLMError | None]:
         """Exactly when the explanation is a rule or its text reads as one (the rule is then kept on the
         draft, so the record shows what was measured); else by LLM detection; else unscored. A failed
-        scorer never becomes a score: the explanation is kept, unscored, with the reason."""
+        scorer never becomes a score: the explanation is kept, unscored, and the failure is returned so
+        the record can say why."""
         if draft.rule is None:
             draft.rule = self.read_rule(draft.explanation)
             if draft.rule is not None:
                 draft.evidence["rule_read_from_text"] = True
         if self.heldout is None:
-            return ScoreResult("none", None, status=Status.INSUFFICIENT_DATA, detail="no held-out data")
+            return ScoreResult("none", None, status=Status.INSUFFICIENT_DATA, detail="no held-out data"), None
         data = self.heldout.sampler.scoring_set(cid)
-        failure = ""
+        failure: LLMError | None = None
         if draft.rule is None and plan.scorer_client is not None:
             detection = DetectionScorer(plan.scorer_client, self.scoring.detection_sample, self.scoring.seed)
             try:
-                return await detection.score(draft, data)
+                return await detection.score(draft, data), None
             except LLMError as exc:
-                failure = f"LLM detection scoring failed: {exc}"
+                failure = LLMError(f"LLM detection scoring failed: {exc}", exc.reason)
         if draft.rule is not None:
-            return await RuleScorer().score(draft, data)
-        return await UnscoredScorer(failure or UnscoredScorer().detail).score(draft, data)
+            return await RuleScorer().score(draft, data), failure
+        return await UnscoredScorer(str(failure or "") or UnscoredScorer().detail).score(draft, data), failure
 
     async def generate(
         self, centroid_id: int, examples: list[ValidationExample] | None = None, llm_client: LLMChoice = None
@@ -174,7 +177,7 @@ class Explanations:
         plan = plan_for(llm_client, self.explainer)
         evidence = self.validation.sampler.evidence(cid)
         draft = await plan.explainer.explain(evidence)
-        score = await self._score(draft, cid, plan)
+        score, failure = await self._score(draft, cid, plan)
         info = ExplanationInfo(
             status=Status.SCORED if score.ok else score.status,
             provenance=self.provenance(cid),
@@ -188,7 +191,8 @@ class Explanations:
             population=evidence.population,
             neighbours=evidence.neighbours,
             stated_confidence=draft.stated_confidence,
-            error=score.detail if "scoring failed" in score.detail else None,
+            error=str(failure) if failure else None,
+            error_reason=failure.reason if failure else None,
         )
         return CentroidExplanation(cid, draft.explanation, score.confidence, texts, info=info)
 
@@ -218,7 +222,7 @@ class Explanations:
         try:
             expl = await self.generate(cid, self.examples(cid, k), llm_client)
         except LLMError as exc:
-            info = ExplanationInfo(Status.FAILED, self.provenance(cid), error=str(exc))
+            info = ExplanationInfo(Status.FAILED, self.provenance(cid), error=str(exc), error_reason=exc.reason)
             return CentroidExplanation(cid, "Unexplained: the LLM failed", 0.0, [], info=info)
         if expl.status.cacheable:
             self.cache.set(expl)
@@ -235,7 +239,7 @@ class Explanations:
             raise InputError("an explanation cannot be empty")
         old = self.cache.get(cid)
         draft = ExplanationDraft(text, "human")
-        score = await self._score(draft, cid, plan_for(llm_client, self.explainer))
+        score, failure = await self._score(draft, cid, plan_for(llm_client, self.explainer))
         rule = draft.rule
         base = old.info if old else ExplanationInfo()
         info = ExplanationInfo(
@@ -250,6 +254,8 @@ class Explanations:
             neighbours=base.neighbours,
             human_edited=True,
             previous_explanation=old.explanation if old else None,
+            error=str(failure) if failure else None,
+            error_reason=failure.reason if failure else None,
         )
         examples = old.top_k_examples if old else [e.text for e in self.examples(cid)]
         record = CentroidExplanation(cid, text, score.confidence, examples, info=info)
@@ -287,10 +293,12 @@ class Explanations:
                     counts.cached += 1
                 elif e.status is Status.FAILED:
                     counts.failed += 1
-                    counts.failures[e.info.error or "unknown error"] += 1
+                    counts.failures[e.info.error_reason or "LLM error"] += 1
                 else:
                     counts.generated += 1
                     counts.unscored += e.status is Status.UNSCORED
+                if hit is None and e.info.error:
+                    counts.problems.append(e)
                 if on_done is not None:
                     on_done(counts.cached + counts.generated + counts.failed, len(ids))
 

@@ -31,15 +31,42 @@ async def interp_offline(a):
     return await interpret(a, None)
 
 
-def test_llm_meta_gets_the_grounded_facts(tiny_interp, llm_server):
+def test_llm_meta_claims_are_checked_against_the_grounded_facts(tiny_interp, llm_server):
+    a = analysis(tiny_interp)
+    facts = {f.centroid_id: f for f in grounded_facts(a)}
+    real = sorted(facts)[0]
+    answer = {
+        "claims": [
+            {"text": "The model groups punctuation.", "centroid_ids": [real, 999]},
+            {"text": "An invented centroid.", "centroid_ids": [999]},
+        ]
+    }
+    srv = llm_server(lambda p: (200, json.dumps(answer), 0))
+    client = OpenAICompatibleClient("m", base_url=f"{srv.url}/v1", backoff=0.01)
+    out = asyncio.run(interpret(a, client))
+    # shown with the measured confidence, not the LLM's; the claim citing no real centroid is left out
+    first = out.splitlines()[0]
+    assert first.startswith(f"- The model groups punctuation. [centroid {real}: ") and "999" not in out
+    assert f"{facts[real].confidence:.2f}" in first
+    assert "invented" not in out and "1 claim(s) citing no centroid" in out
+    body = srv.calls[-1]["body"]
+    assert body["response_format"]["json_schema"]["schema"]["required"] == ["claims"]
+    sent = json.loads(body["messages"][0]["content"].split("FACTS (JSON):\n", 1)[1])
+    assert {f["centroid_id"] for f in sent} == {r.centroid_id for r in a.rows}
+
+
+def test_llm_meta_in_prose_is_shown_and_marked_unchecked(tiny_interp, llm_server):
     srv = llm_server(lambda p: (200, "The model groups punctuation (centroid 1, 0.90).", 0))
     client = OpenAICompatibleClient("m", base_url=f"{srv.url}/v1", backoff=0.01)
-    a = analysis(tiny_interp)
-    out = asyncio.run(interpret(a, client))
-    assert out == "The model groups punctuation (centroid 1, 0.90)."
-    prompt = srv.calls[-1]["body"]["messages"][0]["content"]
-    facts = json.loads(prompt.split("FACTS (JSON):\n", 1)[1])
-    assert {f["centroid_id"] for f in facts} == {r.centroid_id for r in a.rows}
+    out = asyncio.run(interpret(analysis(tiny_interp), client))
+    assert out.startswith("The model groups punctuation (centroid 1, 0.90).") and "none was checked" in out
+
+
+def test_llm_meta_cut_off_falls_back_to_the_offline_summary(tiny_interp, llm_server):
+    srv = llm_server(lambda p: (200, '{"claims": [{"text": "The model gro', 0))
+    client = OpenAICompatibleClient("m", base_url=f"{srv.url}/v1", backoff=0.01)
+    out = asyncio.run(interpret(analysis(tiny_interp), client))
+    assert "offline" in out and "cut off JSON" in out
 
 
 def test_failing_llm_falls_back_to_the_offline_summary(tiny_interp, llm_server):

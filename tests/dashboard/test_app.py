@@ -65,7 +65,9 @@ def test_unreachable_llm_gets_a_helpful_state(app_env):
     at.session_state["llm_base_url"] = f"http://127.0.0.1:{port}/v1"
     at.run()
     assert not at.exception
-    assert any("The LLM failed" in w.value for w in at.warning)
+    warning = next(w.value for w in at.warning if "The LLM failed" in w.value)
+    # grouped by reason, with the count and the first message
+    assert "got no explanation" in warning and "- unreachable: " in warning and "ConnectError" in warning
     assert not CentroidExplanationCache(app_env / "explanations").ids()
 
 

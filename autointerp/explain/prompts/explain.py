@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from autointerp.explain.explainers.base import ClusterEvidence
 
-PROMPT_VERSION = "llm-explain-1"
-SCHEMA = {
+PROMPT_VERSION = "llm-explain-2"  # 2: the answer's JSON schema is enforced by structured outputs
+# The answer the prompt asks for, enforced by servers with structured outputs. Kept to the subset every
+# provider accepts in strict mode: all fields required, no extra fields, no length or range limits.
+SCHEMA: dict[str, Any] = {
+    "title": "cluster_explanation",
     "type": "object",
-    "properties": {"explanation": {"type": "string"}, "confidence": {"type": "number"}},
-    "required": ["explanation"],
+    "properties": {
+        "explanation": {"type": "string", "description": "the concept the cluster captures, at most 12 words"},
+        "confidence": {"type": "number", "description": "how sure you are, from 0 to 1"},
+    },
+    "required": ["explanation", "confidence"],
+    "additionalProperties": False,
 }
 
 

@@ -5,25 +5,36 @@ from __future__ import annotations
 import json
 import random
 import re
+from typing import Any
 
 from autointerp.errors import LLMError
-from autointerp.explain.clients.base import LLMClient
+from autointerp.explain.clients.base import LLMClient, parse_json_object
 from autointerp.explain.explainers.base import ExplanationDraft
-from autointerp.explain.prompts.detect import BATCH, SCHEMA, detection_prompt
+from autointerp.explain.prompts.detect import BATCH, detection_prompt, detection_schema
 from autointerp.explain.scorers.base import ScoreResult, ScoringSet, summarise
 from autointerp.records import Status
 
 
 def parse_labels(text: str, n: int) -> list[bool]:
-    m = re.search(r"\[[^\]]*\]", text)
-    if not m:
-        raise LLMError(f"expected a JSON list of {n} labels, got {text[:100]!r}")
+    """n labels from {"1": 0/1, ...} (the schema), {"labels": [...]} or a bare [...] list."""
     try:
-        labels = json.loads(m.group(0))
-    except json.JSONDecodeError as exc:
-        raise LLMError(f"unparseable label list: {text[:100]!r}") from exc
+        obj: dict[str, Any] | None = parse_json_object(text)
+    except LLMError:
+        obj = None
+    if obj is not None and all(str(i + 1) in obj for i in range(n)):
+        labels: Any = [obj[str(i + 1)] for i in range(n)]
+    elif obj is not None and isinstance(obj.get("labels"), list):
+        labels = obj["labels"]
+    else:
+        m = re.search(r"\[[^\]]*\]", text)
+        if not m:
+            raise LLMError(f"expected {n} labels of 0/1, got {text[:100]!r}", reason="unreadable answer")
+        try:
+            labels = json.loads(m.group(0))
+        except json.JSONDecodeError as exc:
+            raise LLMError(f"unparseable label list: {text[:100]!r}", reason="unreadable answer") from exc
     if len(labels) != n or any(x not in (0, 1, True, False) for x in labels):
-        raise LLMError(f"expected {n} labels of 0/1, got {labels!r}")
+        raise LLMError(f"expected {n} labels of 0/1, got {labels!r}", reason="unreadable answer")
     return [bool(x) for x in labels]
 
 
@@ -50,7 +61,7 @@ class DetectionScorer:
         for s in range(0, len(items), BATCH):
             chunk = items[s : s + BATCH]
             prompt = detection_prompt(draft.explanation, [t for _, t in chunk])
-            text = await self.client.complete(prompt, max_tokens=100, schema=SCHEMA)
+            text = await self.client.complete(prompt, max_tokens=120, schema=detection_schema(len(chunk)))
             for (g, _), label in zip(chunk, parse_labels(text, len(chunk)), strict=True):
                 hits[g].append(label)
         return summarise(self.name, hits["pos"], hits["hard"], hits["rand"])
