@@ -131,7 +131,7 @@ class ScriptedLLMServer:
     """A real HTTP server on loopback that speaks the OpenAI chat and Anthropic Messages APIs.
 
     `handler(prompt) -> (status, body_text, delay_s)` decides each answer (`handler(prompt, body)` when it
-    takes two arguments, to see structured-output fields); calls are recorded. An Anthropic request that
+    requires two arguments, to see structured-output fields); calls are recorded. An Anthropic request that
     forces a tool gets the answer text, when it is a JSON object, as that tool's input.
     """
 
@@ -145,7 +145,8 @@ class ScriptedLLMServer:
         self.handler = handler
         self.calls: list[dict] = []
         outer = self
-        with_body = len(inspect.signature(handler).parameters) == 2
+        required = [p for p in inspect.signature(handler).parameters.values() if p.default is p.empty]
+        with_body = len(required) == 2
 
         class H(http.server.BaseHTTPRequestHandler):
             def log_message(self, *args):

@@ -36,7 +36,7 @@ def test_llm_explanation_is_scored_by_detection_not_self_report(tiny_interp, llm
     cid = biggest(tiny_interp)
     assert tiny_interp.explanations.read_rule(FREE_TEXT) is None
     e = asyncio.run(tiny_interp.get_or_generate_explanation(cid, llm_client=client))
-    assert e.explanation == FREE_TEXT
+    assert e.explanation == FREE_TEXT, e.info.error
     assert e.metadata["stated_confidence"] == 0.99
     assert e.metadata["score"]["method"] == "llm-detection" and e.metadata["status"] == "scored"
     s = e.metadata["score"]
