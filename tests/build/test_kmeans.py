@@ -70,10 +70,10 @@ def test_bf16_rerank_matches_float32_search():
     )
     c = x[:64].clone()
     exact_l, exact_d = assign(x, c, precision="f32")
-    fast_l, fast_d = assign(x, c, precision="bf16-rerank")
+    fast_l, fast_d = assign(x, c, precision="bf16")
     assert (exact_l == fast_l).float().mean() >= 0.999
     assert torch.allclose(exact_d, fast_d, atol=1e-4)
     brute = torch.cdist(x, c).argmin(1)
     assert (brute == exact_l).float().mean() >= 0.999
-    a, b = nearest_two(x, c, precision="f32"), nearest_two(x, c, precision="bf16-rerank")
+    a, b = nearest_two(x, c, precision="f32"), nearest_two(x, c, precision="bf16")
     assert (a.first == b.first).float().mean() >= 0.999 and (a.second == b.second).float().mean() >= 0.99
