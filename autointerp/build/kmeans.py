@@ -9,8 +9,7 @@ else must stay small next to it. Two exact searches share one API (`search`):
 - bf16 with a proven re-check: the matmul in bfloat16 and, per row, a bound on its rounding error; rows
   whose runner-up is within the bound are searched again in float32, every other row's bf16 winner is
   provably the exact nearest centroid (see `_search_block`). It pays where bf16 matmuls are several times
-  faster than float32: AMX CPUs and GPUs. With AVX-512-bf16 alone (2.3× float32 measured) the re-check
-  and bookkeeping eat the gain, so `precision="auto"` picks it only on AMX CPUs and on GPUs.
+  faster than float32: AMX CPUs and GPUs. See `_use_bf16` for what `precision="auto"` picks.
 
 Both return the float32 labels, up to ties within float32 rounding.
 """
@@ -18,6 +17,7 @@ Both return the float32 labels, up to ties within float32 rounding.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -65,18 +65,49 @@ class Nearest:
         return self.dist2 - self.dist
 
 
-def bf16_pays(device: torch.device | str) -> bool:
-    """Whether the bf16 search is the faster one here: on GPUs and on CPUs with AMX tiles."""
-    device = torch.device(device)
-    if device.type == "cuda":
-        return True
-    return device.type == "cpu" and bool(getattr(torch.cpu, "_is_amx_tile_supported", lambda: False)())
+def amx_available() -> bool:
+    """Whether this CPU has AMX tiles (bf16 matmuls several times float32's speed)."""
+    return bool(getattr(torch.cpu, "_is_amx_tile_supported", lambda: False)())
 
 
-def _use_bf16(k: int, precision: str, device: torch.device) -> bool:
+_CHOICES: dict[tuple[int, int, int], bool] = {}  # (k's bit length, d, m) -> bf16 measured faster on this CPU
+
+
+def _use_bf16(x: torch.Tensor, centroids: torch.Tensor, m: int, precision: str) -> bool:
+    """Which search to run. "auto": float32 on CPUs without AMX (measured faster here: AVX-512-bf16 alone
+    gives bf16 matmuls 2.3× float32, which the re-check and bookkeeping eat), bf16 on GPUs, and on AMX
+    CPUs whichever ran faster on a real block (timed once per process and problem size)."""
     if precision not in ("auto", "bf16", "f32"):
         raise ValueError(f"precision must be 'auto', 'bf16' or 'f32', got {precision!r}")
-    return precision == "bf16" or (precision == "auto" and k >= LANES and bf16_pays(device))
+    k = centroids.shape[0]
+    if precision != "auto" or k < LANES:
+        return precision == "bf16"
+    if x.device.type != "cpu":
+        return x.device.type == "cuda"
+    if not amx_available():
+        return False
+    key = (k.bit_length(), x.shape[1], m)
+    if key not in _CHOICES:
+        if len(x) < 4 * CHUNK:  # too small to be worth timing
+            return False
+        _CHOICES[key] = _bf16_faster(x[:CHUNK].float(), centroids, m)
+    return _CHOICES[key]
+
+
+def _bf16_faster(xb: torch.Tensor, centroids: torch.Tensor, m: int) -> bool:
+    """Time both searches on one block of real rows (best of three runs each)."""
+    norms = RowNorms(torch.linalg.vecdot(xb, xb))
+    best = {}
+    for bf16 in (False, True):
+        table = CentroidTable.build(centroids, xb.device, bf16)
+        est = _pilot_estimate(xb, table) if bf16 else 0.0
+        scratch, times = Scratch(), []
+        for _ in range(3):
+            t = time.perf_counter()
+            _search_block(xb, norms, table, m, est, True, scratch)
+            times.append(time.perf_counter() - t)
+        best[bf16] = min(times)
+    return best[True] < best[False]
 
 
 def _padded(d: int) -> int:
@@ -368,7 +399,7 @@ def search(
 ) -> tuple[torch.Tensor, torch.Tensor, int]:
     """The m nearest centroids of every row with exact squared distances, in blocks so memory stays flat.
     Returns (indices (n, m), squared distances (n, m), rows the bf16 pass handed to the float32 search)."""
-    table = CentroidTable.build(centroids, x.device, _use_bf16(centroids.shape[0], precision, x.device))
+    table = CentroidTable.build(centroids, x.device, _use_bf16(x, centroids, m, precision))
     bf16 = table.low is not None
     m = min(m, max(1, table.c.shape[0]))
     n = x.shape[0]
@@ -455,6 +486,7 @@ class StepCache:
     (the bf16 pass's shift σ, see `_search_block`) and the scratch buffers."""
 
     precision: str = "auto"
+    bf16: bool | None = None  # chosen on the first step
     norms: RowNorms | None = None
     est: torch.Tensor | None = None
     scratch: dict[int, Scratch] = field(default_factory=dict)
@@ -484,7 +516,9 @@ def shard_step(
     labels. Each block's points are added to the cluster sums while they are still in cache."""
     cache = cache if cache is not None else StepCache()
     k = centroids.shape[0]
-    table = CentroidTable.build(centroids, x.device, _use_bf16(k, cache.precision, x.device))
+    if cache.bf16 is None:
+        cache.bf16 = _use_bf16(x, centroids, 1, cache.precision)
+    table = CentroidTable.build(centroids, x.device, cache.bf16)
     bf16 = table.low is not None
     if cache.norms is None or (bf16 and cache.norms.resid is None):
         cache.norms = RowNorms.of(x, bf16)
