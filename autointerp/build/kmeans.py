@@ -26,7 +26,7 @@ from typing import Literal, Protocol, TypeVar
 import torch
 
 INIT_SAMPLE = 20_000
-CHUNK = 2048  # rows per search block: its scores stay in cache, and the per-block cluster sums too
+CHUNK = 4096  # rows per search block: its scores stay in the last-level cache (4096 measured best of 1-8k)
 U_BF16 = 2.0**-8  # unit roundoff of bfloat16 (8 significant bits, round to nearest even)
 U_F32 = 2.0**-24
 PAD = 16  # bf16 rows are padded to a multiple of this, which the bf16 dot-product kernels prefer

@@ -186,7 +186,7 @@ def test_auto_times_both_searches_on_amx_cpus(real_acts, monkeypatch):
     """On an AMX CPU "auto" runs the faster search as timed on a real block; either way labels are exact."""
     monkeypatch.setattr(kmeans, "amx_available", lambda: True)
     monkeypatch.setattr(kmeans, "_CHOICES", {})
-    x = real_acts.repeat(2, 1)  # enough rows to be worth timing
+    x = real_acts.repeat(-(-4 * kmeans.CHUNK // len(real_acts)), 1)  # enough rows to be worth timing
     c = real_acts[:64].clone()
     idx, _, _ = search(x, c, 1)
     assert list(kmeans._CHOICES) == [((64).bit_length(), x.shape[1], 1)]
