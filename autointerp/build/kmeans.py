@@ -1,15 +1,38 @@
-"""k-means in torch: k-means++ seeding, chunked Lloyd iterations, empty-cluster repair, spherical mode."""
+"""k-means in torch: k-means++ seeding, Lloyd iterations on an exact nearest-centroid search, empty-cluster
+repair, spherical mode.
+
+Where the time goes: a nearest-centroid pass is one (n × d) · (d × k) matmul, 2·n·k·d flops; everything
+else must stay small next to it. Two exact searches share one API (`search`):
+
+- float32: oneDNN's matmul (on AMD EPYC 2.7× the MKL sgemm behind `torch.addmm`, 1.6× faiss's BLAS),
+  then a per-row minimum that costs about a tenth of torch's `min(dim)` (see `_argmin_rows`).
+- bf16 with a proven re-check: the matmul in bfloat16 and, per row, a bound on its rounding error; rows
+  whose runner-up is within the bound are searched again in float32, every other row's bf16 winner is
+  provably the exact nearest centroid (see `_search_block`). It pays where bf16 matmuls are several times
+  faster than float32: AMX CPUs and GPUs. See `_use_bf16` for what `precision="auto"` picks.
+
+Both return the float32 labels, up to ties within float32 rounding.
+"""
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Protocol
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Literal, Protocol, TypeVar
 
 import torch
 
 INIT_SAMPLE = 20_000
-CHUNK = 2048  # rows per distance block: 1-2k measured fastest on 2 cores
+CHUNK = 4096  # rows per search block: its scores stay in the last-level cache (4096 measured best of 1-8k)
+U_BF16 = 2.0**-8  # unit roundoff of bfloat16 (8 significant bits, round to nearest even)
+U_F32 = 2.0**-24
+PAD = 16  # bf16 rows are padded to a multiple of this, which the bf16 dot-product kernels prefer
+LANES = 32  # see _argmin_rows; bf16 centroid tables are padded to a multiple of this
+Precision = Literal["auto", "bf16", "f32"]
+T = TypeVar("T")
 
 
 def normalise(x: torch.Tensor, center: torch.Tensor | None, mode: str) -> torch.Tensor:
@@ -42,99 +65,377 @@ class Nearest:
         return self.dist2 - self.dist
 
 
-RERANK = 4  # bf16 candidates re-scored exactly in float32
+def amx_available() -> bool:
+    """Whether this CPU has AMX tiles (bf16 matmuls several times float32's speed)."""
+    return bool(getattr(torch.cpu, "_is_amx_tile_supported", lambda: False)())
 
 
-def _use_bf16(k: int, precision: str) -> bool:
-    return precision == "bf16-rerank" or (precision == "auto" and k > RERANK)
+_CHOICES: dict[tuple[int, int, int], bool] = {}  # (k's bit length, d, m) -> bf16 measured faster on this CPU
 
 
-def _block_top(
-    xb: torch.Tensor, c: torch.Tensor, c_sq: torch.Tensor, c_low: torch.Tensor | None, m: int
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """The m nearest centroids of each row with exact float32 squared distances.
+def _use_bf16(x: torch.Tensor, centroids: torch.Tensor, m: int, precision: str) -> bool:
+    """Which search to run. "auto": float32 on CPUs without AMX (measured faster here: AVX-512-bf16 alone
+    gives bf16 matmuls 2.3× float32, which the re-check and bookkeeping eat), bf16 on GPUs, and on AMX
+    CPUs whichever ran faster on a real block (timed once per process and problem size)."""
+    if precision not in ("auto", "bf16", "f32"):
+        raise ValueError(f"precision must be 'auto', 'bf16' or 'f32', got {precision!r}")
+    k = centroids.shape[0]
+    if precision != "auto" or k < LANES:
+        return precision == "bf16"
+    if x.device.type != "cpu":
+        return x.device.type == "cuda"
+    if not amx_available():
+        return False
+    key = (k.bit_length(), x.shape[1], m)
+    if key not in _CHOICES:
+        if len(x) < 4 * CHUNK:  # too small to be worth timing
+            return False
+        _CHOICES[key] = _bf16_faster(x[:CHUNK].float(), centroids, m)
+    return _CHOICES[key]
 
-    With `c_low` (bf16 centroids) the full distance block is computed in bf16, which runs several times
-    faster than float32 on CPUs with AVX-512-bf16/AMX and on GPUs, and only the RERANK best candidates
-    are re-scored exactly; the result equals the float32 search unless a true nearest centroid falls
-    outside the bf16 top candidates (measured agreement is reported by bench/run.py)."""
-    x_sq = (xb * xb).sum(1, keepdim=True)
-    if c_low is None:
-        d = torch.addmm(c_sq.unsqueeze(0), xb, c.t(), alpha=-2.0)
-        vals, idx = torch.topk(d, k=m, dim=1, largest=False)
-        return (vals + x_sq).clamp_min(0), idx
-    approx = torch.addmm(c_sq.unsqueeze(0).to(torch.bfloat16), xb.to(torch.bfloat16), c_low.t(), alpha=-2.0)
-    _, cand = torch.topk(approx.float(), k=RERANK, dim=1, largest=False)
-    cc = c[cand]  # (rows, RERANK, d)
-    exact = c_sq[cand] - 2.0 * torch.einsum("rd,rkd->rk", xb, cc)
-    vals, order = torch.topk(exact, k=m, dim=1, largest=False)
-    return (vals + x_sq).clamp_min(0), torch.gather(cand, 1, order)
+
+def _bf16_faster(xb: torch.Tensor, centroids: torch.Tensor, m: int) -> bool:
+    """Time both searches on one block of real rows (best of three runs each)."""
+    norms = RowNorms(torch.linalg.vecdot(xb, xb))
+    best = {}
+    for bf16 in (False, True):
+        table = CentroidTable.build(centroids, xb.device, bf16)
+        est = _pilot_estimate(xb, table) if bf16 else 0.0
+        scratch, times = Scratch(), []
+        for _ in range(3):
+            t = time.perf_counter()
+            _search_block(xb, norms, table, m, est, True, scratch)
+            times.append(time.perf_counter() - t)
+        best[bf16] = min(times)
+    return best[True] < best[False]
+
+
+def _padded(d: int) -> int:
+    """Width of a bf16 row: d values, two squared-norm columns, the shift column, zero padding."""
+    return -(-(d + 3) // PAD) * PAD
+
+
+_ONEDNN_F32 = hasattr(torch.ops.mkldnn, "_linear_pointwise") and torch.backends.mkldnn.is_available()
+
+
+def _f32_scores(x: torch.Tensor, table: CentroidTable) -> torch.Tensor:
+    """‖c‖² - 2x·c for every row and centroid, in float32.
+
+    On CPU this calls oneDNN's float32 matmul directly: on AMD EPYC (AVX-512) it ran 2.7× the MKL sgemm
+    that `torch.addmm` uses, which takes a slower code path on non-Intel CPUs."""
+    if _ONEDNN_F32 and x.device.type == "cpu":
+        return torch.ops.mkldnn._linear_pointwise(x.contiguous(), table.m2, table.sq, "none", [], "")
+    return torch.addmm(table.sq, x, table.m2.t())
+
+
+def _low_matmul(a: torch.Tensor, b: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
+    """a · bᵀ for bf16 operands: products exact, sums in float32, the result rounded once to bf16."""
+    if a.device.type == "cuda" and torch.backends.cuda.matmul.allow_bf16_reduced_precision_reduction:
+        # cuBLAS may otherwise round partial sums to bf16, which the error bound does not cover.
+        torch.backends.cuda.matmul.allow_bf16_reduced_precision_reduction = False
+        try:
+            return torch.mm(a, b.t(), out=out)
+        finally:
+            torch.backends.cuda.matmul.allow_bf16_reduced_precision_reduction = True
+    return torch.mm(a, b.t(), out=out)
+
+
+@dataclass
+class CentroidTable:
+    """Centroids laid out for the search, built once per centroid set.
+
+    For the bf16 search, `low` holds rows [-2·c̃, hi(‖c‖²), lo(‖c‖²), 1, 0…] to meet point rows
+    [x̃, 1, 1, σ, 0…]: one matmul yields ‖c‖² - 2x·c + σ, with the squared norm split in two bf16 values
+    (accurate to 2^-16, not bf16's 2^-8) and σ a per-row shift (see `_search_block`)."""
+
+    c: torch.Tensor  # (k, d) float32
+    sq: torch.Tensor  # (k,) ‖c‖²
+    m2: torch.Tensor  # (k, d) -2c, the float32 weights
+    low: torch.Tensor | None  # (k rounded up to LANES, padded d) bf16; None for the float32 search
+    norm: torch.Tensor  # (k,) ‖c‖
+    resid: torch.Tensor  # (k,) ‖c - c̃‖, the bf16 rounding error
+    max_norm: float
+    max_resid: float
+
+    @classmethod
+    def build(cls, centroids: torch.Tensor, device: torch.device, bf16: bool) -> CentroidTable:
+        c = centroids.to(device, torch.float32).contiguous()
+        k, d = c.shape
+        sq = (c * c).sum(1)
+        norm = sq.sqrt()
+        low, resid = None, torch.zeros_like(sq)
+        if bf16:
+            ct = c.to(torch.bfloat16)
+            # Padding rows are centroids that never win (score 1e30).
+            low = torch.zeros((-(-k // LANES) * LANES, _padded(d)), dtype=torch.bfloat16, device=device)
+            low[k:, d] = 1e30
+            low[:k, :d] = ct * -2  # exact: a power of two
+            hi = sq.to(torch.bfloat16)
+            low[:k, d] = hi
+            low[:k, d + 1] = (sq - hi.float()).to(torch.bfloat16)
+            low[:k, d + 2] = 1
+            resid = (c - ct.float()).norm(dim=1)
+        top = float(norm.max()) if k else 0.0
+        return cls(c, sq, -2.0 * c, low, norm, resid, top, float(resid.max()) if k else 0.0)
+
+
+@dataclass
+class RowNorms:
+    """Per point: ‖x‖² and, for the bf16 error bound, ‖x - bf16(x)‖. Computed once per shard for a fit
+    (every Lloyd iteration reuses them); a single search computes the second from its bf16 block."""
+
+    sq: torch.Tensor
+    resid: torch.Tensor | None = None
+
+    @classmethod
+    def of(cls, x: torch.Tensor, bound: bool) -> RowNorms:
+        sq = torch.cat([torch.linalg.vecdot(xb, xb) for xb in x.split(CHUNK)]) if len(x) else x.new_empty(0)
+        if not bound:
+            return cls(sq)
+        resid = [torch.linalg.vector_norm(xb - xb.to(torch.bfloat16), dim=1) for xb in x.split(CHUNK)]
+        return cls(sq, torch.cat(resid) if resid else x.new_empty(0))
+
+    def slice(self, s: int, e: int) -> RowNorms:
+        return RowNorms(self.sq[s:e], None if self.resid is None else self.resid[s:e])
+
+
+class Scratch:
+    """Buffers reused from block to block: a fresh multi-megabyte tensor costs a page fault per 4 KiB on
+    first touch, which measured as much as the arithmetic done on it."""
+
+    def __init__(self) -> None:
+        self._bufs: dict[str, torch.Tensor] = {}
+
+    def get(self, name: str, shape: tuple[int, ...], dtype: torch.dtype, device: torch.device) -> torch.Tensor:
+        n = 1
+        for s in shape:
+            n *= s
+        buf = self._bufs.get(name)
+        if buf is None or buf.numel() < n or buf.dtype != dtype or buf.device != device:
+            buf = torch.empty(max(n, 1), dtype=dtype, device=device)
+            self._bufs[name] = buf
+        return buf[:n].view(shape)
+
+
+@dataclass
+class BlockResult:
+    idx: torch.Tensor  # (rows, m) long, nearest first
+    d2: torch.Tensor  # (rows, m) squared distances: exact, or within the bf16 bound when not asked to be
+    rechecked: int  # rows the bf16 pass handed to the float32 search
+
+
+def _argmin_rows(s: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per row: the smallest value and its column (the lowest column on ties), without `min(dim)`.
+
+    `min(dim)` with indices runs about 10× slower than `amin` on CPU, so the columns are dealt into LANES
+    lanes (column j into lane j mod LANES): one vectorised `amin` gives each lane's minimum, and only the
+    winning lane's k / LANES members are looked at again."""
+    r, k = s.shape
+    if k % LANES or k < 8 * LANES:  # measured: plain `min` is as fast below 256 columns
+        return s.min(1)
+    grid = s.view(r, k // LANES, LANES)
+    lane_min = grid.amin(1)  # (r, LANES)
+    val = lane_min.amin(1, keepdim=True)
+    lane = (lane_min == val).to(torch.uint8).argmax(1)  # the first lane holding the minimum
+    members = grid.gather(2, lane.view(r, 1, 1).expand(r, grid.shape[1], 1)).squeeze(2)  # (r, k / LANES)
+    group = (members == val).to(torch.uint8).argmax(1)
+    # Ties across lanes: the lowest column is the lowest group, then lowest lane, among all minima.
+    tied = (lane_min == val).sum(1) > 1
+    col = group * LANES + lane
+    if bool(tied.any()):
+        rows = tied.nonzero().flatten()
+        col[rows] = s[rows].argmin(1)
+    return val.squeeze(1), col
+
+
+def _smallest(s: torch.Tensor, m: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The m (1 or 2) smallest values of each row and their columns, nearest first (for m = 2 the first
+    winner is overwritten with +inf in s)."""
+    v1, b1 = _argmin_rows(s)
+    if m == 1:
+        return v1.unsqueeze(1), b1.unsqueeze(1)
+    s.view(-1).index_fill_(0, torch.arange(len(s), device=s.device) * s.shape[1] + b1, float("inf"))
+    v2, b2 = _argmin_rows(s)
+    return torch.stack([v1, v2], 1), torch.stack([b1, b2], 1)
+
+
+def _search_block(
+    x: torch.Tensor,
+    norms: RowNorms,
+    table: CentroidTable,
+    m: int,
+    est: torch.Tensor | float,
+    exact_d2: bool,
+    scratch: Scratch,
+) -> BlockResult:
+    """The m (1 or 2) nearest centroids of each row of x, equal to the float32 search.
+
+    float32 (`table.low` None): the scores ‖c‖² - 2x·c in one matmul, then the m smallest per row.
+
+    bf16: O_j = ‖c_j‖² - 2x·c_j + σ in one bf16 matmul, σ = ‖x‖² - est, so that near the winner
+    O ≈ d²_j - est is small and so is bf16's (relative) output rounding. Write x = x̃ + ξ and c = c̃ + γ
+    for the bf16 roundings. Before that output rounding, the computed difference between any centroid j
+    and the winner b differs from the exact one by at most
+        A = 2‖ξ‖(‖c_j‖ + ‖c_b‖) + 2‖x̃‖(‖γ_j‖ + ‖γ_b‖) + (float32 sums and squared-norm split),
+    so every j whose computed score exceeds b's by more than W = (A + 2ε|O_b|)/(1 - ε), ε = u/(1 - u),
+    is provably farther than b. A row whose runner-up (for m = 2 also the third) lies within W is searched
+    again in float32; every other row keeps the bf16 winner, which is then the exact nearest centroid.
+    bench/run.py reports the share of rows re-searched."""
+    r, d = x.shape
+    m = min(m, table.c.shape[0])
+    xsq = norms.sq.unsqueeze(1)
+    if table.low is None:
+        vals, idx = _smallest(_f32_scores(x, table), m)
+        return BlockResult(idx, (vals + xsq).clamp_min(0), 0)
+    low = scratch.get("low", (r, table.low.shape[1]), torch.bfloat16, x.device)
+    low[:, :d].copy_(x)
+    low[:, d : d + 2] = 1
+    low[:, d + 2] = norms.sq - est  # σ, rounded to bf16: any shift works, it is the same for every j
+    low[:, d + 3 :] = 0
+    sigma = low[:, d + 2].float()
+    resid = norms.resid
+    if resid is None:
+        xt = scratch.get("xt", x.shape, torch.float32, x.device)
+        resid = torch.linalg.vector_norm(xt.copy_(low[:, :d]).sub_(x), dim=1)
+    low_norm = norms.sq.sqrt() + resid  # ≥ ‖x̃‖ (triangle inequality)
+    o = _low_matmul(low, table.low, scratch.get("o", (r, table.low.shape[0]), torch.bfloat16, x.device))
+    scores = scratch.get("scores", o.shape, torch.float32, x.device)
+    scores.copy_(o)
+
+    eps = U_BF16 / (1 - U_BF16)
+    n_acc = 2 * low.shape[1]  # generous: any summation order of the padded row's products
+    gamma = n_acc * U_F32 / (1 - n_acc * U_F32)
+    big = table.max_norm
+    fixed = (
+        2 * gamma * (2 * low_norm * big * (1 + U_BF16) + big * big * (1 + U_BF16) + sigma.abs())
+        + 2 * (U_BF16**2 + d * U_F32 * 1.01) * big * big
+    )
+
+    def window(v: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        a = 2 * resid * (big + table.norm[b]) + 2 * low_norm * (table.max_resid + table.resid[b]) + fixed
+        return (a + 2 * eps * v.abs()) / (1 - eps) * 1.001 + 1e-30
+
+    vals, idx = _smallest(scores, m)
+    scores.view(-1).index_fill_(
+        0, (torch.arange(r, device=x.device) * scores.shape[1]).unsqueeze(1).add(idx).view(-1), float("inf")
+    )
+    runner_up = scores.amin(1)  # the best score after the m winners
+    unsure = (runner_up - vals[:, -1]) <= window(vals[:, -1], idx[:, -1])
+    if m == 2:
+        unsure |= (vals[:, 1] - vals[:, 0]) <= window(vals[:, 0], idx[:, 0])
+    if exact_d2:
+        dots = torch.stack([_row_dots(x, table.c, idx[:, j], scratch) for j in range(m)], 1)
+        d2 = xsq + table.sq[idx] - 2 * dots
+    else:
+        d2 = vals - sigma.unsqueeze(1) + xsq
+    redo = unsure.nonzero().flatten()
+    if len(redo):
+        rv, ri = _smallest(_f32_scores(x[redo], table), m)
+        idx[redo], d2[redo] = ri, rv + xsq[redo]
+    return BlockResult(idx, d2.clamp_min(0), len(redo))
+
+
+def _row_dots(x: torch.Tensor, c: torch.Tensor, cols: torch.Tensor, scratch: Scratch) -> torch.Tensor:
+    """x[p] · c[cols[p]] for every row p, gathering into a reused buffer."""
+    g = torch.index_select(c, 0, cols, out=scratch.get("gather", x.shape, torch.float32, x.device))
+    return g.mul_(x).sum(1)
+
+
+def _pilot_estimate(x: torch.Tensor, table: CentroidTable, rows: int = 256) -> float:
+    """A typical nearest squared distance, from a float32 search of a few rows: the first shift σ."""
+    if len(x) == 0:
+        return 0.0
+    xb = x[:rows].float()
+    f32 = CentroidTable(table.c, table.sq, table.m2, None, table.norm, table.resid, table.max_norm, table.max_resid)
+    res = _search_block(xb, RowNorms(torch.linalg.vecdot(xb, xb)), f32, 1, 0.0, True, Scratch())
+    return float(res.d2.median())
+
+
+_POOLS: dict[int, ThreadPoolExecutor] = {}
+_POOL_LOCK = threading.Lock()
+
+
+def _workers(threads: int) -> ThreadPoolExecutor:
+    """`threads` worker threads whose torch ops run single-threaded, created once per thread count.
+
+    Blocks are independent, so the search splits rows between workers instead of splitting each op
+    between OpenMP threads: no barrier per op. On a shared machine a barrier waits for whichever thread
+    the scheduler parked; measured under load 8 on 2 cores, 2 such workers ran 3-4× faster than the same
+    blocks with 2 OpenMP threads, and on an idle machine they lose nothing."""
+    with _POOL_LOCK:
+        pool = _POOLS.get(threads)
+        if pool is None:
+            pool = ThreadPoolExecutor(threads, thread_name_prefix="kmeans")
+            barrier = threading.Barrier(threads)  # one init per worker thread
+
+            def single_threaded() -> None:
+                torch.get_num_threads()  # torch's lazy per-thread setup first, or it would undo the next line
+                torch.set_num_threads(1)  # per thread (OpenMP ICV), but also the default for new threads
+                barrier.wait()
+
+            for f in [pool.submit(single_threaded) for _ in range(threads)]:
+                f.result()
+            torch.set_num_threads(threads)  # restore that default; this thread keeps its own count
+            _POOLS[threads] = pool
+    return pool
+
+
+def _map_rows(fn: Callable[[int, int], T], n: int, device: torch.device, chunk: int) -> list[T]:
+    """fn over contiguous row ranges, one per CPU worker (see `_workers`), in row order. Inline on a GPU,
+    with one torch thread, or for a single block. The ranges depend only on n and the thread count, so
+    results (and float summation orders) are reproducible."""
+    threads = torch.get_num_threads()
+    if device.type != "cpu" or threads <= 1 or n <= chunk or threading.current_thread().name.startswith("kmeans"):
+        return [fn(0, n)]
+    blocks = -(-n // chunk)
+    parts = min(threads, blocks)
+    edges = [round(i * blocks / parts) * chunk for i in range(parts)] + [n]
+    pool = _workers(threads)
+    return [f.result() for f in [pool.submit(fn, a, b) for a, b in zip(edges[:-1], edges[1:], strict=True)]]
+
+
+def search(
+    x: torch.Tensor, centroids: torch.Tensor, m: int, chunk: int = CHUNK, precision: str = "auto"
+) -> tuple[torch.Tensor, torch.Tensor, int]:
+    """The m nearest centroids of every row with exact squared distances, in blocks so memory stays flat.
+    Returns (indices (n, m), squared distances (n, m), rows the bf16 pass handed to the float32 search)."""
+    table = CentroidTable.build(centroids, x.device, _use_bf16(x, centroids, m, precision))
+    bf16 = table.low is not None
+    m = min(m, max(1, table.c.shape[0]))
+    n = x.shape[0]
+    idx = torch.empty((n, m), dtype=torch.long, device=x.device)
+    d2 = torch.empty((n, m), device=x.device)
+    first_est = _pilot_estimate(x, table) if bf16 else 0.0
+
+    def rows(start: int, end: int) -> int:
+        scratch, est, rechecked = Scratch(), first_est, 0
+        for s in range(start, end, chunk):
+            xb = x[s : min(s + chunk, end)].float()
+            res = _search_block(xb, RowNorms(torch.linalg.vecdot(xb, xb)), table, m, est, True, scratch)
+            idx[s : s + len(xb)], d2[s : s + len(xb)] = res.idx, res.d2
+            rechecked += res.rechecked
+            if bf16:
+                est = float(res.d2[:, 0].median())
+        return rechecked
+
+    return idx, d2, sum(_map_rows(rows, n, x.device, chunk))
 
 
 def nearest_two(x: torch.Tensor, centroids: torch.Tensor, chunk: int = CHUNK, precision: str = "auto") -> Nearest:
-    """Nearest and second-nearest centroid by ‖x‖² - 2x·c + ‖c‖², in blocks so memory stays flat."""
-    x = x.float()
-    c = centroids.to(x.device, torch.float32)
-    c_sq = (c * c).sum(1)
-    k = c.shape[0]
-    c_low = c.to(torch.bfloat16) if _use_bf16(k, precision) else None
-    outs = []
-    for s in range(0, x.shape[0], chunk):
-        vals, idx = _block_top(x[s : s + chunk], c, c_sq, c_low, min(2, k))
-        if k == 1:
-            vals, idx = vals.repeat(1, 2), idx.repeat(1, 2)
-        outs.append((idx, vals.sqrt()))
-    if not outs:
-        empty = torch.empty(0, dtype=torch.long)
-        return Nearest(empty, torch.empty(0), empty, torch.empty(0))
-    idx = torch.cat([o[0] for o in outs])
-    vals = torch.cat([o[1] for o in outs])
-    return Nearest(idx[:, 0], vals[:, 0], idx[:, 1], vals[:, 1])
-
-
-BF16_EPS = 2.0**-8  # unit roundoff of bfloat16
-
-
-def _assign_block(
-    xb: torch.Tensor, c: torch.Tensor, c_sq: torch.Tensor, c_low: torch.Tensor, c_norm_max: float
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """bf16 dot products, then an exact float32 re-search of the rows whose bf16 margin is within the
-    rounding error. The error bound (output rounding of the dot products plus a calibrated input-rounding
-    term) held on every row of real and clustered activations; the labels match the float32 search."""
-    x_sq = (xb * xb).sum(1)
-    dots = (xb.to(torch.bfloat16) @ c_low.t()).float()
-    approx = c_sq.unsqueeze(0) - 2.0 * dots
-    vals, cand = torch.topk(approx, k=2, dim=1, largest=False)
-    err = BF16_EPS * (2.0 * dots.abs().amax(1) + 0.25 * x_sq.sqrt() * c_norm_max)
-    label = cand[:, 0].clone()
-    unsure = ((vals[:, 1] - vals[:, 0]) <= 2.0 * err).nonzero().flatten()
-    if len(unsure):
-        exact = torch.addmm(c_sq.unsqueeze(0), xb[unsure], c.t(), alpha=-2.0)
-        label[unsure] = exact.argmin(1)
-    d2 = (x_sq + c_sq[label] - 2.0 * (xb * c[label]).sum(1)).clamp_min(0)
-    return label, d2
+    """Nearest and second-nearest centroid with exact distances (the second equals the first when k == 1)."""
+    idx, d2, _ = search(x, centroids, 2, chunk, precision)
+    if idx.shape[1] == 1:
+        idx, d2 = idx.repeat(1, 2), d2.repeat(1, 2)
+    dist = d2.sqrt()
+    return Nearest(idx[:, 0], dist[:, 0], idx[:, 1], dist[:, 1])
 
 
 def assign(
     x: torch.Tensor, centroids: torch.Tensor, chunk: int = CHUNK, precision: str = "auto"
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Nearest centroid and its exact squared distance for every row."""
-    c = centroids.to(x.device, torch.float32)
-    c_sq = (c * c).sum(1)
-    fast = _use_bf16(c.shape[0], precision)
-    c_low = c.to(torch.bfloat16) if fast else None
-    c_norm_max = float(c_sq.max().sqrt()) if fast else 0.0
-    labels, dists = [], []
-    for s in range(0, x.shape[0], chunk):
-        xb = x[s : s + chunk].float()
-        if fast and c.shape[0] <= 512:
-            lab, d2 = _assign_block(xb, c, c_sq, c_low, c_norm_max)
-        else:  # float32, or many centroids (margins shrink): re-rank a few bf16 candidates instead
-            vals, idx = _block_top(xb, c, c_sq, c_low, 1)
-            lab, d2 = idx[:, 0], vals[:, 0]
-        labels.append(lab)
-        dists.append(d2)
-    return torch.cat(labels), torch.cat(dists)
+    idx, d2, _ = search(x, centroids, 1, chunk, precision)
+    return idx[:, 0], d2[:, 0]
 
 
 def kmeans_plus_plus(x: torch.Tensor, k: int, generator: torch.Generator) -> torch.Tensor:
@@ -173,9 +474,22 @@ class ShardStats:
     sums: torch.Tensor  # (k, d)
     counts: torch.Tensor  # (k,)
     changed: int
-    inertia: float
+    inertia: float  # within the bf16 error bound on the bf16 path (the final inertia comes from `labels`)
     worst_d2: torch.Tensor  # (m,) the shard's largest squared distances, for empty-cluster repair
     worst_x: torch.Tensor  # (m, d) the matching points
+    rechecked: int = 0  # rows the bf16 pass handed to the float32 search
+
+
+@dataclass
+class StepCache:
+    """What a shard reuses across Lloyd iterations: per-point norms, each point's last squared distance
+    (the bf16 pass's shift σ, see `_search_block`) and the scratch buffers."""
+
+    precision: str = "auto"
+    bf16: bool | None = None  # chosen on the first step
+    norms: RowNorms | None = None
+    est: torch.Tensor | None = None
+    scratch: dict[int, Scratch] = field(default_factory=dict)
 
 
 class Shards(Protocol):
@@ -191,25 +505,65 @@ class Shards(Protocol):
 
 
 def shard_step(
-    x: torch.Tensor, labels: torch.Tensor, centroids: torch.Tensor, n_worst: int
+    x: torch.Tensor,
+    labels: torch.Tensor,
+    centroids: torch.Tensor,
+    n_worst: int,
+    cache: StepCache | None = None,
+    chunk: int = CHUNK,
 ) -> tuple[ShardStats, torch.Tensor]:
-    """One Lloyd assignment on a shard; returns its statistics and its new labels."""
+    """One Lloyd assignment on a shard (labels equal an exact search); returns its statistics and its new
+    labels. Each block's points are added to the cluster sums while they are still in cache."""
+    cache = cache if cache is not None else StepCache()
     k = centroids.shape[0]
-    new_labels, d2 = assign(x, centroids)
+    if cache.bf16 is None:
+        cache.bf16 = _use_bf16(x, centroids, 1, cache.precision)
+    table = CentroidTable.build(centroids, x.device, cache.bf16)
+    bf16 = table.low is not None
+    if cache.norms is None or (bf16 and cache.norms.resid is None):
+        cache.norms = RowNorms.of(x, bf16)
+    est: torch.Tensor | float = 0.0
+    if bf16:
+        est = cache.est if cache.est is not None else _pilot_estimate(x, table)
+    n = x.shape[0]
+    new_labels = torch.empty(n, dtype=torch.long, device=x.device)
+    d2 = torch.empty(n, device=x.device)
+
+    def rows(start: int, end: int) -> tuple[torch.Tensor, int]:
+        sums, rechecked = torch.zeros_like(table.c), 0
+        scratch = cache.scratch.setdefault(start, Scratch())  # one per worker range, kept across steps
+        for s in range(start, end, chunk):
+            e = min(s + chunk, end)
+            xb = x[s:e]
+            est_b = est[s:e] if isinstance(est, torch.Tensor) else est
+            res = _search_block(xb, cache.norms.slice(s, e), table, 1, est_b, False, scratch)
+            new_labels[s:e], d2[s:e] = res.idx[:, 0], res.d2[:, 0]
+            sums.index_add_(0, res.idx[:, 0], xb)
+            rechecked += res.rechecked
+        return sums, rechecked
+
+    parts = _map_rows(rows, n, x.device, chunk)
+    sums = parts[0][0]
+    for part, _ in parts[1:]:
+        sums += part
+    rechecked = sum(r for _, r in parts)
+    cache.est = d2 if bf16 else None
     changed = int((new_labels != labels).sum())
-    sums = torch.zeros_like(centroids).index_add_(0, new_labels, x)
     counts = torch.bincount(new_labels, minlength=k)
-    m = min(n_worst, len(d2))
+    m = min(n_worst, n)
     worst = torch.topk(d2, k=m).indices
-    return ShardStats(sums, counts, changed, float(d2.sum()), d2[worst], x[worst]), new_labels
+    stats = ShardStats(sums, counts, changed, float(d2.sum()), d2[worst], x[worst], rechecked)
+    return stats, new_labels
 
 
 class LocalShards:
     """All points in one tensor (CPU or GPU)."""
 
-    def __init__(self, x: torch.Tensor):
+    def __init__(self, x: torch.Tensor, precision: str = "auto"):
         self.x = x.float().contiguous()
         self._labels = torch.full((len(self.x),), -1, dtype=torch.long, device=self.x.device)
+        self.precision = precision
+        self._cache = StepCache(precision)
 
     def size(self) -> int:
         return len(self.x)
@@ -218,11 +572,12 @@ class LocalShards:
         return self.x[index.to(self.x.device)]
 
     def step(self, centroids: torch.Tensor, n_worst: int) -> list[ShardStats]:
-        stats, self._labels = shard_step(self.x, self._labels, centroids, n_worst)
+        stats, self._labels = shard_step(self.x, self._labels, centroids, n_worst, self._cache)
         return [stats]
 
     def labels(self, centroids: torch.Tensor) -> tuple[torch.Tensor, float]:
-        labels, d2 = assign(self.x, centroids)
+        self._cache = StepCache(self.precision)  # the fit is over: free its buffers
+        labels, d2 = assign(self.x, centroids, precision=self.precision)
         return labels, float(d2.sum())
 
 
@@ -235,9 +590,10 @@ def fit_kmeans(
     tol: float = 1e-4,
     init: torch.Tensor | None = None,
     progress: Callable[[int, int], None] | None = None,
+    precision: str = "auto",
 ) -> KMeansResult:
-    """Lloyd's algorithm on one tensor. See `fit_sharded` for the algorithm."""
-    return fit_sharded(LocalShards(x), k, iters, seed, spherical, tol, init, progress)
+    """Lloyd's algorithm on one tensor. See `fit_sharded` for the algorithm and `search` for `precision`."""
+    return fit_sharded(LocalShards(x, precision), k, iters, seed, spherical, tol, init, progress)
 
 
 def fit_sharded(

@@ -42,8 +42,7 @@ class SplitView:
 
     def examples(self, centroid_id: int, k: int) -> list[ValidationExample]:
         """The k nearest members of the centroid, strongest first (an index slice, no scan)."""
-        r = self.index.records
-        return [
-            self.texts.example(int(r.window[row]), int(r.pos[row]), self.activation(int(row)))
-            for row in self.index.members(centroid_id, k)
-        ]
+        r, rows = self.index.records, self.index.members(centroid_id, k)
+        acts = self.space.activation(np.asarray(r.dist[rows], dtype=np.float32)).tolist()  # one gather per column
+        windows, positions = np.asarray(r.window[rows]).tolist(), np.asarray(r.pos[rows]).tolist()
+        return [self.texts.example(w, p, a) for w, p, a in zip(windows, positions, acts, strict=True)]
