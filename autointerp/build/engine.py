@@ -18,8 +18,8 @@ from autointerp.build import kmeans
 from autointerp.build.activations import iter_layers, model_device
 from autointerp.build.corpus import TokenWindows
 from autointerp.build.index import LayerSpace, ValidationIndex, stream_layer_records
-from autointerp.config import BuildConfig
-from autointerp.errors import InputError, WorkspaceError
+from autointerp.config import BuildConfig, check_layers
+from autointerp.errors import WorkspaceError
 from autointerp.progress import Progress
 
 
@@ -125,17 +125,6 @@ class TrainShards(kmeans.LocalShards):
 
     def median_centered_norm(self) -> float:
         return float(self._centered.median())
-
-
-def check_layers(layers: Sequence[int]) -> list[int]:
-    """Sorted, distinct layers: what every engine works on."""
-    out = sorted(int(x) for x in layers)
-    if not out:
-        raise InputError("the list of layers is empty: give at least one, e.g. --layers 3,6,9,12")
-    repeated = sorted({x for x in out if out.count(x) > 1})
-    if repeated:
-        raise InputError(f"each layer may be listed once; repeated: {', '.join(map(str, repeated))}")
-    return out
 
 
 class LocalEngine:

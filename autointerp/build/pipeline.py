@@ -16,11 +16,11 @@ import numpy as np
 import torch
 
 from autointerp.build.corpus import WIKI_ATTRIBUTION, Document, TokenWindows, make_windows, pad_windows, read_corpus
-from autointerp.build.engine import BuildEngine, LocalEngine, TrainFit, check_layers
+from autointerp.build.engine import BuildEngine, LocalEngine, TrainFit
 from autointerp.build.index import ValidationIndex
 from autointerp.build.linguistic import load_tagger, tag_windows
 from autointerp.build.models import check_layer_and_site, load_model, model_name, sink_token_id
-from autointerp.config import BuildConfig
+from autointerp.config import BuildConfig, check_layers
 from autointerp.errors import WorkspaceError
 from autointerp.progress import Progress, silent
 
