@@ -205,15 +205,31 @@ def _shares_lines(shares: list[KindShares]) -> list[str]:
     return lines
 
 
-def _regroup_line(g: Regroup) -> str:
-    toks = ", ".join(repr(t.strip() or t) for _, t, _ in g.members[:6])
-    across = ", ".join(f"{t.strip() or t!r} c{c}" for _, t, c in g.members[:6])
+def _tok(t: str) -> str:
+    return repr(t.strip() or t)
+
+
+def _regroup_line(g: Regroup, n: int = 6) -> str:
+    """ "'fox', 'dog' share centroid 15, then split: c22 ('fox'), c31 ('dog')" and the merge mirror."""
+    by_other: dict[int, list[str]] = defaultdict(list)
+    for _, t, c in g.members:
+        by_other[c].append(_tok(t))
+    parts = [f"c{c} ({', '.join(toks[:n])}{', …' if len(toks) > n else ''})" for c, toks in by_other.items()]
+    shared = ", ".join(_tok(t) for _, t, _ in g.members[:n]) + (", …" if len(g.members) > n else "")
+    step = f"   - layer {g.source} → {g.target}:"
     if g.kind == "split":
-        return f"   - layer {g.source} → {g.target}: {toks} share centroid {g.centroid}, then split: {across}"
-    return f"   - layer {g.source} → {g.target}: {across} merge into centroid {g.centroid} ({toks})"
+        return f"{step} {shared} share centroid {g.centroid}, then split: {', '.join(parts)}"
+    return f"{step} {', '.join(parts)} merge into centroid {g.centroid}"
 
 
-def depth_text(analysis: DepthAnalysis) -> str:
+def _capped(groups: list[Regroup], most: int) -> list[str]:
+    lines = [_regroup_line(g) for g in groups[:most]]
+    if len(groups) > most:
+        lines.append(f"   - … and {len(groups) - most} more")
+    return lines
+
+
+def depth_text(analysis: DepthAnalysis, most: int = 10) -> str:
     """The depth section of a meta-interpretation: measured label kinds by layer, then splits and merges."""
     layers = ", ".join(map(str, analysis.layers))
     lines = [f"ACROSS LAYERS ({layers}; assignments and held-out-measured labels only):"]
@@ -225,7 +241,7 @@ def depth_text(analysis: DepthAnalysis) -> str:
     splits = [g for g in groups if g.kind == "split"]
     merges = [g for g in groups if g.kind == "merge"]
     lines.append("Tokens that share a centroid, then split apart:" if splits else "No shared centroid splits apart.")
-    lines += [_regroup_line(g) for g in splits]
+    lines += _capped(splits, most)
     lines.append("Tokens from different centroids that merge:" if merges else "No different centroids merge.")
-    lines += [_regroup_line(g) for g in merges]
+    lines += _capped(merges, most)
     return "\n".join(lines)
