@@ -113,6 +113,9 @@ if not spaces:
     first_launch()
 labels = {p.name: p for p in spaces}
 default_name = BuildConfig().folder_name() if BuildConfig().folder_name() in labels else spaces[-1].name
+goto = st.session_state.pop("goto_workspace", None)  # a page asked for another workspace (a stack's layer)
+if goto in labels:
+    st.session_state["workspace"] = goto
 name = st.sidebar.selectbox("Workspace", list(labels), index=list(labels).index(default_name), key="workspace")
 try:
     with st.spinner("Loading the model and workspace…", show_time=True):

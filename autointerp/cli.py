@@ -11,12 +11,13 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
-from autointerp.config import BuildConfig, default_workspace_root
-from autointerp.errors import AutoInterpError
+from autointerp.config import BuildConfig, default_workspace_root, parse_layers
+from autointerp.errors import AutoInterpError, InputError
 from autointerp.explain.clients.factory import ClientSettings, Provider
 from autointerp.records import SentenceRow
 
 if TYPE_CHECKING:
+    from autointerp.analysis.depth import DepthAnalysis
     from autointerp.explain.lifecycle import LLMChoice
     from autointerp.interp import KMeansAutoInterp
 
@@ -85,6 +86,38 @@ def format_table(rows: list[SentenceRow]) -> str:
     return "\n".join(out)
 
 
+def _short(text: str, width: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def format_depth_table(depth: DepthAnalysis, expl_width: int = 22) -> str:
+    """One column group per layer (C-ID, Conf, Act, Explanation cut to fit; "n/m": not measured), then
+    every centroid's full explanation, layer by layer."""
+    group = 6 + 6 + 7 + expl_width
+    head = f"{'':<5}{'':<13}" + "".join(f"| {('layer ' + str(x)):<{group}}" for x in depth.layers)
+    sub = f"{'Pos':<5}{'Token':<13}" + f"| {'C-ID':<6}{'Conf':<6}{'Act':<7}{'Explanation':<{expl_width}}" * len(
+        depth.layers
+    )
+    out = [head, sub, "-" * len(sub)]
+    for r in depth.rows:
+        tok = r.token_str.replace("\n", "\\n")
+        line = f"{r.position:<5}{tok[:12]:<13}"
+        for c in r.by_layer:
+            conf = f"{c.confidence:<6.2f}" if c.confidence is not None else f"{'n/m':<6}"
+            line += (
+                f"| {c.centroid_id:<6}{conf}{c.activation:<7.3f}{_short(c.explanation, expl_width - 1):<{expl_width}}"
+            )
+        out.append(line.rstrip())
+    out.append("")
+    for layer in depth.layers:
+        a = depth.per_layer[layer]
+        for cid, e in sorted(a.explanations.items()):
+            conf = f"{e.confidence:.2f}" if e.measured else "n/m"
+            out.append(f"layer {layer} centroid {cid} ({conf}): {e.explanation}")
+    return "\n".join(out)
+
+
 def build_parser() -> ArgumentParser:
     parser = ArgumentParser(prog="python -m autointerp", description=__doc__)
     sub = parser.add_subparsers(dest="cmd", required=True, parser_class=ArgumentParser)
@@ -93,6 +126,7 @@ def build_parser() -> ArgumentParser:
     b.add_argument("--force", action="store_true", help="rebuild even if the workspace exists")
     b.add_argument("--backend", choices=("local", "ray"), default="local", help="ray: shard across Ray workers")
     b.add_argument("--workers", type=int, default=2, help="Ray workers (with --backend ray)")
+    b.add_argument("--layers", default=None, help="build a stack: comma-separated layers (replaces --layer)")
     for name in ("analyze", "meta", "explain"):
         p = sub.add_parser(name)
         if name != "explain":
@@ -102,6 +136,8 @@ def build_parser() -> ArgumentParser:
         add_config_flags(p)
         if name == "analyze":
             p.add_argument("--json", action="store_true", help="print the rows as JSON")
+            p.add_argument("--layers", default=None, help="analyse at several layers of a stack (e.g. 3,6,9,12)")
+            p.add_argument("--stack", default=None, help="a built stack folder (default: build/reuse from the flags)")
         if name == "explain":
             p.add_argument("--ids", default="", help="comma-separated centroid ids (default: all)")
             p.add_argument("--force", action="store_true")
@@ -115,6 +151,18 @@ def run(a: argparse.Namespace) -> int:
     from autointerp.progress import TqdmProgress
     from autointerp.workspace import build_workspace
 
+    if a.cmd == "build" and a.layers is not None:
+        from autointerp.stack import build_stack
+
+        layers = parse_layers(a.layers)
+        with TqdmProgress() as bars:
+            path = build_stack(
+                config_from_args(a), layers, a.out, bars, force=a.force, backend=a.backend, workers=a.workers
+            )
+        print(path)
+        return 0
+    if a.cmd == "analyze" and (a.layers is not None or a.stack):
+        return analyze_layers(a)
     if a.cmd == "build":
         with TqdmProgress() as bars:
             path = build_workspace(
@@ -141,6 +189,30 @@ def run(a: argparse.Namespace) -> int:
         print(asyncio.run(interp.interpret_with_meta_model(a.sentence, llm_client=client)))
     else:
         return explain(a, interp, client)
+    return 0
+
+
+def analyze_layers(a: argparse.Namespace) -> int:
+    """`analyze --layers` / `--stack`: one forward pass, every layer's centroid for each token."""
+    from autointerp.explain.clients.factory import make_client
+    from autointerp.progress import TqdmProgress
+    from autointerp.stack import build_stack
+    from autointerp.stack_interp import StackInterp
+
+    if a.workspace:
+        raise InputError("--layers reads a stack: pass --stack PATH or the build flags, not --workspace")
+    layers = parse_layers(a.layers) if a.layers is not None else None
+    if a.stack:
+        path = Path(a.stack)
+    else:
+        with TqdmProgress() as bars:
+            path = build_stack(config_from_args(a), layers or [], a.out, bars)
+    stack = StackInterp.open(path, layers=layers)
+    client = make_client(settings_from_args(a), stack.depth.model)
+    depth = asyncio.run(stack.analyze(a.sentence, llm_client=client))
+    if depth.notice:
+        print(depth.notice, file=sys.stderr)
+    print(json.dumps(depth.to_dict(), indent=1) if a.json else format_depth_table(depth))
     return 0
 
 

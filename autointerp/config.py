@@ -6,6 +6,7 @@ import hashlib
 import json
 import os
 import re
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
@@ -90,3 +91,27 @@ class BuildConfig:
     def folder_name(self) -> str:
         model = re.sub(r"[^A-Za-z0-9.-]+", "-", self.model.split("/")[-1].split(":")[-1]).strip("-")
         return f"{model}-L{self.layer}-{self.site}-k{self.k}-{self.fingerprint()}"
+
+
+def check_layers(layers: Iterable[int]) -> list[int]:
+    """Sorted, distinct, non-negative layers: what a stack is built from (the model checks the range)."""
+    out = sorted(int(x) for x in layers)
+    if not out:
+        raise InputError("the list of layers is empty: give at least one, e.g. --layers 3,6,9,12")
+    repeated = sorted({x for x in out if out.count(x) > 1})
+    if repeated:
+        raise InputError(f"each layer may be listed once; repeated: {', '.join(map(str, repeated))}")
+    if out[0] < 0:
+        raise InputError(f"layers must be >= 0, got {out[0]}")
+    return out
+
+
+def parse_layers(text: str) -> list[int]:
+    """`--layers 12,3,6` -> [3, 6, 12]."""
+    parts = [p.strip() for p in str(text).split(",")]
+    try:
+        return check_layers(int(p) for p in parts if p)
+    except ValueError as exc:
+        if isinstance(exc, InputError):
+            raise
+        raise InputError(f"--layers takes comma-separated layer numbers such as 3,6,9,12, got {text!r}") from None

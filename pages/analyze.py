@@ -11,6 +11,7 @@ from autointerp.explain.lifecycle import plan_for
 from autointerp.explain.outcomes import failures_markdown
 from autointerp.ui.browse import centroid_details, table_rows
 from autointerp.ui.chips import centroid_color, confidence_text, esc, examples_html, token_chips_html, visible
+from autointerp.ui.depth_view import depth_section, layer_selector
 
 EXAMPLES = [
     "The quick brown fox jumps over the lazy dog.",
@@ -23,6 +24,7 @@ interp = st.session_state["interp"]
 client = st.session_state.get("llm_client")
 
 st.title("Sentence analysis")
+stack = layer_selector(interp)  # only when this workspace is one layer of a stack
 example = st.selectbox("Example sentences", EXAMPLES, key="example")
 text = st.text_area(
     "Text to analyse",
@@ -108,3 +110,5 @@ legend = " ".join(
     for c in sorted({r.centroid_id for r in rows})
 )
 st.html(f'<div style="font-size:12px">Centroids in this text: {legend}</div>')
+
+depth_section(stack, interp, text, client)  # the depth view, Sankey and depth facts of a stack

@@ -9,6 +9,7 @@ from autointerp.explain.outcomes import failures_markdown
 from autointerp.records import Status
 from autointerp.ui.browse import centroid_details, explanation_table, neighbour_rows, score_rows
 from autointerp.ui.chips import centroid_color, esc, examples_html
+from autointerp.ui.depth_view import lineage_section
 from autointerp.ui.figures import bar_figure, centroid_map_figure, distance_histogram
 
 interp = st.session_state["interp"]
@@ -95,6 +96,8 @@ if st.button("Regenerate explanation" if e else "Generate explanation", key="reg
         st.error(f"The explanation failed and was not saved: {new.info.error}")
     else:
         st.rerun()
+
+lineage_section(interp, selected)  # parents and children, when this workspace is one layer of a stack
 
 if e and e.info.score:
     with st.expander("Score breakdown (held-out, balanced accuracy; chance = 0.5)", expanded=True):

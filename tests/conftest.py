@@ -108,6 +108,20 @@ def tiny_interp(tiny_workspace: Path, tiny_model, tmp_path: Path):
 
 
 @pytest.fixture(scope="session")
+def tiny_stack(tiny_config, tiny_model, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Layers 1, 2 and 3 of the tiny model built together (a stack folder beside three workspaces)."""
+    from autointerp.stack import build_stack
+
+    stages: list[str] = []
+    path = build_stack(
+        tiny_config, [3, 1, 2], tmp_path_factory.mktemp("stack"), lambda s, d, t: stages.append(s), tiny_model
+    )
+    assert stages.count("extract train activations") >= 1 and "lineage" in stages
+    assert {f"fit k-means (layer {x})" for x in (1, 2, 3)} <= set(stages)  # one progress bar per layer's fit
+    return path
+
+
+@pytest.fixture(scope="session")
 def real_workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A small workspace on the real embedded model and corpus (about 10 s once the model is converted)."""
     from autointerp.config import BuildConfig

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import torch
+
 from autointerp.build.activations import iter_activations
 from autointerp.build.space import CentroidSpace
 from autointerp.errors import InputError
@@ -54,7 +56,20 @@ class SentenceAnalyzer:
         ids, truncated, n = self.tokenize(sentence)
         s = self.site
         batch = next(iter_activations(self.model, [ids], s.layer, s.site, s.sink_id, batch_tokens=len(ids) + 1))
-        near = self.space.nearest(batch.acts)
+        return await self.from_activations(ids, batch.acts, n, k, llm_client, explain)
+
+    async def from_activations(
+        self,
+        ids: list[int],
+        acts: torch.Tensor,
+        n_input: int,
+        k: int = 10,
+        llm_client: LLMChoice = None,
+        explain: bool = True,
+    ) -> SentenceAnalysis:
+        """Rows for tokens whose activations at this site were already read (`analyze`, or one forward
+        pass shared by several layers); `n_input` is the token count before truncation."""
+        near = self.space.nearest(acts)
         act = self.space.activation(near.dist)
         explanations: dict[int, CentroidExplanation] = {}
         if explain:
@@ -77,15 +92,16 @@ class SentenceAnalyzer:
                     distance=float(near.dist[i]),
                     margin=float(near.margin[i]),
                     runner_up_id=int(near.second[i]),
-                    norm=float(batch.acts[i].norm()),
+                    norm=float(acts[i].norm()),
                     flags=list(e.info.flags) if e else [],
                     status=e.status if e else None,
                     explainer=(e.info.explainer or "") if e else "",
                 )
             )
+        truncated = n_input > len(ids)
         notice = (
-            f"The text has {n} tokens; only the first {len(ids)} were analysed (the limit is {self.max_tokens})."
+            f"The text has {n_input} tokens; only the first {len(ids)} were analysed (the limit is {self.max_tokens})."
             if truncated
             else ""
         )
-        return SentenceAnalysis(rows, n, truncated, notice, explanations)
+        return SentenceAnalysis(rows, n_input, truncated, notice, explanations)

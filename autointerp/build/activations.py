@@ -1,4 +1,8 @@
-"""Reading one layer's activations through nnterp, stopping the forward right after that layer."""
+"""Reading layer activations through nnterp, stopping the forward right after the deepest layer read.
+
+Several layers come from one forward pass (a stack build, `analyze --layers`); one layer is the case
+of a list of one, so both paths run the same code.
+"""
 
 from __future__ import annotations
 
@@ -36,21 +40,50 @@ def _site_proxy(model: Any, site: str, layer: int) -> Any:
     return model.attentions_output[layer]
 
 
+def layers_activations(
+    model: Any, input_ids: torch.Tensor, attention_mask: torch.Tensor, layers: Sequence[int], site: str
+) -> dict[int, torch.Tensor]:
+    """(batch, seq, hidden) at one site of each layer, from one forward pass.
+
+    Modules are read in forward order (nnsight refuses any other order), and `tracer.stop()` after the
+    deepest skips every later layer and the LM head. The values equal those of one trace per layer.
+    `nnsight.save()` rather than `.save()`: it works whether or not nnsight mounted `.save` on objects."""
+    import nnsight  # slow import, kept lazy (loading the model imports it anyway)
+
+    order = sorted(set(int(x) for x in layers))
+    for layer in order:
+        check_layer_and_site(model, layer, site)
+    saved: dict[int, Any] = {}  # defined outside the trace: nnsight only hands back outer names
+    prepare_before_trace()
+    with torch.no_grad(), model.trace({"input_ids": input_ids, "attention_mask": attention_mask}) as tracer:
+        for layer in order:
+            saved[layer] = nnsight.save(_site_proxy(model, site, layer))
+        tracer.stop()
+    out = {}
+    for layer, value in saved.items():
+        value = value[0] if isinstance(value, tuple) else value
+        out[layer] = value.detach()
+    return out
+
+
 def layer_activations(
     model: Any, input_ids: torch.Tensor, attention_mask: torch.Tensor, layer: int, site: str
 ) -> torch.Tensor:
-    """(batch, seq, hidden) at one site; `tracer.stop()` skips every later layer and the LM head.
+    """(batch, seq, hidden) at one site; `tracer.stop()` skips every later layer and the LM head."""
+    return layers_activations(model, input_ids, attention_mask, [layer], site)[int(layer)]
 
-    `nnsight.save()` rather than `.save()`: it works whether or not nnsight mounted `.save` on every object."""
-    import nnsight  # slow import, kept lazy (loading the model imports it anyway)
 
-    check_layer_and_site(model, layer, site)
-    prepare_before_trace()
-    with torch.no_grad(), model.trace({"input_ids": input_ids, "attention_mask": attention_mask}) as tracer:
-        out = nnsight.save(_site_proxy(model, site, layer))
-        tracer.stop()
-    out = out[0] if isinstance(out, tuple) else out
-    return out.detach()
+@dataclass
+class LayersBatch:
+    """`ActivationBatch` for several layers read in one forward: one activation tensor per layer."""
+
+    acts: dict[int, torch.Tensor]  # layer -> (n_tokens, hidden) float32
+    window_ids: torch.Tensor
+    positions: torch.Tensor
+    token_ids: torch.Tensor
+
+    def layer(self, layer: int) -> ActivationBatch:
+        return ActivationBatch(self.acts[layer], self.window_ids, self.positions, self.token_ids)
 
 
 def iter_activations(
@@ -61,10 +94,25 @@ def iter_activations(
     sink_id: int | None,
     batch_tokens: int = 4096,
 ) -> Iterator[ActivationBatch]:
-    """Yield activations of token windows in batches of about `batch_tokens`, right-padded.
+    """One layer's activations of token windows; see `iter_layers`."""
+    for batch in iter_layers(model, windows, [layer], site, sink_id, batch_tokens):
+        yield batch.layer(int(layer))
+
+
+def iter_layers(
+    model: Any,
+    windows: Sequence[Sequence[int]],
+    layers: Sequence[int],
+    site: str,
+    sink_id: int | None,
+    batch_tokens: int = 4096,
+) -> Iterator[LayersBatch]:
+    """Yield activations of token windows at every listed layer, in batches of about `batch_tokens`,
+    right-padded, one forward pass per batch.
 
     Each window is prefixed with the sink token (when there is one), whose position is dropped along
-    with padding, so neither ever reaches k-means or the index.
+    with padding, so neither ever reaches k-means or the index. Batching does not depend on the layers,
+    so a layer's activations are the same whichever other layers are read with it.
     """
     offset = 1 if sink_id is not None else 0
     pad_id = sink_id if sink_id is not None else 0
@@ -87,12 +135,12 @@ def iter_activations(
             row = ([sink_id] if sink_id is not None else []) + list(w)
             ids[r, : len(row)] = torch.tensor(row, dtype=torch.long)
             mask[r, : len(row)] = 1
-        acts = layer_activations(model, ids.to(device), mask.to(device), layer, site).float().cpu()
+        acts = layers_activations(model, ids.to(device), mask.to(device), layers, site)
         keep = mask.bool().clone()
         keep[:, :offset] = False
         rows, cols = keep.nonzero(as_tuple=True)
-        yield ActivationBatch(
-            acts=acts[rows, cols],
+        yield LayersBatch(
+            acts={layer: a.float().cpu()[rows, cols] for layer, a in acts.items()},
             window_ids=rows + i,
             positions=cols - offset,
             token_ids=ids[rows, cols],

@@ -2,21 +2,23 @@
 
 The local engine keeps activations in this process (on the model's device); the Ray engine
 (`ray_engine.py`) shards them across workers. Both hand `fit_train` a `kmeans.Shards`, so the fit is
-the same code either way.
+the same code either way. An engine serves one or several layers of the same site: every forward pass
+reads them all (stopping after the deepest), then each layer gets its own k-means and index.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 import torch
 
 from autointerp.build import kmeans
-from autointerp.build.activations import iter_activations, model_device
+from autointerp.build.activations import iter_layers, model_device
 from autointerp.build.corpus import TokenWindows
-from autointerp.build.index import ValidationIndex, stream_records
-from autointerp.config import BuildConfig
+from autointerp.build.index import LayerSpace, ValidationIndex, stream_layer_records
+from autointerp.config import BuildConfig, check_layers
 from autointerp.errors import WorkspaceError
 from autointerp.progress import Progress
 
@@ -33,6 +35,15 @@ class TrainFit:
     iterations: int
     reseeded: int
 
+    @property
+    def space(self) -> LayerSpace:
+        return LayerSpace(self.centroids, self.center)
+
+
+def fit_stage(layer: int, layers: Sequence[int]) -> str:
+    """Progress stage of one layer's fit; a stack names the layer, so each fit gets its own bar."""
+    return "fit k-means" if len(layers) == 1 else f"fit k-means (layer {layer})"
+
 
 class PreparedShards(kmeans.Shards, Protocol):
     """Training shards that can drop outliers and centre themselves before the fit."""
@@ -43,25 +54,29 @@ class PreparedShards(kmeans.Shards, Protocol):
 
 
 class BuildEngine(Protocol):
-    """Extracts, fits and indexes; `close` releases workers."""
+    """Extracts, fits and indexes the engine's layers (one forward pass serves them all); `close`
+    releases workers."""
 
-    def fit(self, train: TokenWindows, sink: int | None, progress: Progress) -> TrainFit: ...
+    layers: list[int]
+
+    def fit(self, train: TokenWindows, sink: int | None, progress: Progress) -> dict[int, TrainFit]: ...
 
     def index(
         self,
         windows: TokenWindows,
-        centroids: torch.Tensor,
-        center: torch.Tensor | None,
+        spaces: dict[int, LayerSpace],
         sink: int | None,
         stage: str,
         progress: Progress,
-    ) -> ValidationIndex: ...
+    ) -> dict[int, ValidationIndex]: ...
 
     def close(self) -> None: ...
 
 
-def fit_train(shards: PreparedShards, norms: torch.Tensor, config: BuildConfig, progress: Progress) -> TrainFit:
-    """Outlier cut, centring and k-means, the same for every engine."""
+def fit_train(
+    shards: PreparedShards, norms: torch.Tensor, config: BuildConfig, progress: Progress, stage: str = "fit k-means"
+) -> TrainFit:
+    """Outlier cut, centring and k-means, the same for every engine and every layer."""
     median = float(norms.median())
     threshold = config.outlier_factor * median
     n_kept, center = shards.prepare(threshold, config.normalisation)
@@ -72,9 +87,9 @@ def fit_train(shards: PreparedShards, norms: torch.Tensor, config: BuildConfig, 
         iters=config.kmeans_iters,
         seed=config.seed,
         spherical=config.normalisation == "cosine",
-        progress=lambda i, n: progress("fit k-means", i, n),
+        progress=lambda i, n: progress(stage, i, n),
     )
-    progress("fit k-means", config.kmeans_iters, config.kmeans_iters)
+    progress(stage, config.kmeans_iters, config.kmeans_iters)
     return TrainFit(
         centroids=res.centroids.cpu(),
         center=center,
@@ -115,29 +130,32 @@ class TrainShards(kmeans.LocalShards):
 class LocalEngine:
     """Everything in this process; activations are streamed, never held, when indexing."""
 
-    def __init__(self, config: BuildConfig, model: Any):
+    def __init__(self, config: BuildConfig, model: Any, layers: Sequence[int] | None = None):
         self.config, self.model = config, model
+        self.layers = check_layers(layers if layers is not None else [config.layer])
 
-    def fit(self, train: TokenWindows, sink: int | None, progress: Progress) -> TrainFit:
-        cfg = self.config
-        acts, done = [], 0
-        for batch in iter_activations(self.model, train.windows, cfg.layer, cfg.site, sink):
-            acts.append(batch.acts)
-            done += len(batch.acts)
+    def fit(self, train: TokenWindows, sink: int | None, progress: Progress) -> dict[int, TrainFit]:
+        cfg, done = self.config, 0
+        acts: dict[int, list[torch.Tensor]] = {layer: [] for layer in self.layers}
+        for batch in iter_layers(self.model, train.windows, self.layers, cfg.site, sink):
+            for layer, a in batch.acts.items():
+                acts[layer].append(a)
+            done += len(batch.token_ids)
             progress("extract train activations", done, train.n_tokens)
-        shards = TrainShards(torch.cat(acts), model_device(self.model))
-        del acts
-        return fit_train(shards, shards.norms, cfg, progress)
+        fits = {}
+        for layer in self.layers:
+            shards = TrainShards(torch.cat(acts.pop(layer)), model_device(self.model))
+            fits[layer] = fit_train(shards, shards.norms, cfg, progress, fit_stage(layer, self.layers))
+        return fits
 
     def index(
         self,
         windows: TokenWindows,
-        centroids: torch.Tensor,
-        center: torch.Tensor | None,
+        spaces: dict[int, LayerSpace],
         sink: int | None,
         stage: str,
         progress: Progress,
-    ) -> ValidationIndex:
+    ) -> dict[int, ValidationIndex]:
         cfg, done = self.config, 0
 
         def tick(n: int) -> None:
@@ -145,12 +163,12 @@ class LocalEngine:
             done += n
             progress(stage, done, windows.n_tokens)
 
-        records = stream_records(
-            self.model, windows.windows, cfg.layer, cfg.site, sink, centroids, center, cfg.normalisation, on_batch=tick
+        records = stream_layer_records(
+            self.model, windows.windows, spaces, cfg.site, sink, cfg.normalisation, on_batch=tick
         )
         if records is None:
             raise WorkspaceError(f"{stage}: the split holds no tokens")
-        return ValidationIndex(records, centroids.shape[0])
+        return {layer: ValidationIndex(r, spaces[layer].centroids.shape[0]) for layer, r in records.items()}
 
     def close(self) -> None:
         return None

@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 import numpy as np
 import torch
 
-from autointerp.build.activations import iter_activations, model_device
+from autointerp.build.activations import iter_layers, model_device
 from autointerp.build.kmeans import Nearest, nearest_two, normalise
 
 FIELDS = ("cluster", "dist", "second", "margin", "window", "pos", "token", "norm")
@@ -64,6 +64,14 @@ class TokenRecords:
         return len(self.cluster)
 
 
+@dataclass(frozen=True)
+class LayerSpace:
+    """What a layer's tokens are assigned to: its centroids and the training mean (cosine mode)."""
+
+    centroids: torch.Tensor
+    center: torch.Tensor | None
+
+
 def stream_records(
     model: Any,
     windows: list[list[int]],
@@ -76,17 +84,39 @@ def stream_records(
     offset: int = 0,
     on_batch: Callable[[int], None] | None = None,
 ) -> TokenRecords | None:
-    """One streaming pass over token windows: each batch is assigned and its activations dropped, so
-    memory holds only the records (40 B/token). `offset` shifts window ids for sharded callers."""
+    """One layer's token records; see `stream_layer_records`."""
+    spaces = {int(layer): LayerSpace(centroids, center)}
+    out = stream_layer_records(model, windows, spaces, site, sink, normalisation, offset, on_batch)
+    return out[int(layer)] if out is not None else None
+
+
+def stream_layer_records(
+    model: Any,
+    windows: list[list[int]],
+    spaces: dict[int, LayerSpace],
+    site: str,
+    sink: int | None,
+    normalisation: str,
+    offset: int = 0,
+    on_batch: Callable[[int], None] | None = None,
+) -> dict[int, TokenRecords] | None:
+    """One streaming pass over token windows, every layer of `spaces` read in the same forward: each
+    batch is assigned and its activations dropped, so memory holds only the records (40 B/token per
+    layer). `offset` shifts window ids for sharded callers."""
     dev = model_device(model)
-    centroids = centroids.to(dev)
-    parts = []
-    for b in iter_activations(model, windows, layer, site, sink):
-        near = nearest_two(normalise(b.acts.to(dev), center, normalisation), centroids)
-        parts.append(TokenRecords.from_batch(near, b.window_ids + offset, b.positions, b.token_ids, b.acts.norm(dim=1)))
+    on_dev = {layer: LayerSpace(s.centroids.to(dev), s.center) for layer, s in spaces.items()}
+    parts: dict[int, list[TokenRecords]] = {layer: [] for layer in spaces}
+    for b in iter_layers(model, windows, list(spaces), site, sink):
+        for layer, space in on_dev.items():
+            acts = b.acts[layer]
+            near = nearest_two(normalise(acts.to(dev), space.center, normalisation), space.centroids)
+            rec = TokenRecords.from_batch(near, b.window_ids + offset, b.positions, b.token_ids, acts.norm(dim=1))
+            parts[layer].append(rec)
         if on_batch is not None:
-            on_batch(len(b.acts))
-    return TokenRecords.concat(parts) if parts else None
+            on_batch(len(b.token_ids))
+    if not any(parts.values()):
+        return None
+    return {layer: TokenRecords.concat(p) for layer, p in parts.items()}
 
 
 class ValidationIndex:

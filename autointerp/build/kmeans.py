@@ -441,7 +441,7 @@ def assign(
 def kmeans_plus_plus(x: torch.Tensor, k: int, generator: torch.Generator) -> torch.Tensor:
     """D²-weighted seeding; each step is one matvec, so the whole seeding costs about one Lloyd pass."""
     n = x.shape[0]
-    first = torch.randint(n, (1,), generator=generator).item()
+    first = int(torch.randint(n, (1,), generator=generator).item())
     centers = torch.empty((k, x.shape[1]), dtype=torch.float32, device=x.device)
     centers[0] = x[first]
     x_sq = (x * x).sum(1)
@@ -449,9 +449,9 @@ def kmeans_plus_plus(x: torch.Tensor, k: int, generator: torch.Generator) -> tor
     for j in range(1, k):
         total = d2.sum()
         if total <= 0:
-            idx = torch.randint(n, (1,), generator=generator).item()
+            idx = int(torch.randint(n, (1,), generator=generator).item())
         else:
-            idx = torch.multinomial((d2 / total).cpu(), 1, generator=generator).item()
+            idx = int(torch.multinomial((d2 / total).cpu(), 1, generator=generator).item())
         centers[j] = x[idx]
         d2 = torch.minimum(d2, (x_sq - 2 * x @ centers[j] + centers[j].dot(centers[j])).clamp_min(0))
     return centers
@@ -536,6 +536,7 @@ def shard_step(
             e = min(s + chunk, end)
             xb = x[s:e]
             est_b = est[s:e] if isinstance(est, torch.Tensor) else est
+            assert cache.norms is not None, "norms are computed before the first step"
             res = _search_block(xb, cache.norms.slice(s, e), table, 1, est_b, False, scratch)
             new_labels[s:e], d2[s:e] = res.idx[:, 0], res.d2[:, 0]
             sums.index_add_(0, res.idx[:, 0], xb)
@@ -628,8 +629,8 @@ def fit_sharded(
     for it in range(1, iters + 1):
         parts = shards.step(centroids, k)
         dev = centroids.device
-        sums = sum(p.sums.to(dev) for p in parts)
-        counts = sum(p.counts.to(dev) for p in parts)
+        sums = torch.stack([p.sums.to(dev) for p in parts]).sum(0)
+        counts = torch.stack([p.counts.to(dev) for p in parts]).sum(0)
         changed = sum(p.changed for p in parts) / n
         empty = (counts == 0).nonzero().flatten()
         if len(empty):

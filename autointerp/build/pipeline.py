@@ -1,6 +1,8 @@
 """The build, stage by stage: model, corpus split, k-means fit, validation/held-out indexes and tags.
 
-It returns everything in memory as a `BuildResult`; `workspace.py` owns how that lands on disk.
+It returns everything in memory as a `BuildResult` per layer; `workspace.py` owns how that lands on
+disk. Several layers share the corpus split, every forward pass and the tags; each gets its own fit and
+indexes, equal to those of a build of that layer alone (`run_build` is `run_layers` of one layer).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from autointerp.build.engine import BuildEngine, LocalEngine, TrainFit
 from autointerp.build.index import ValidationIndex
 from autointerp.build.linguistic import load_tagger, tag_and_code_windows
 from autointerp.build.models import check_layer_and_site, load_model, model_name, sink_token_id
-from autointerp.config import BuildConfig
+from autointerp.config import BuildConfig, check_layers
 from autointerp.errors import WorkspaceError
 from autointerp.progress import Progress, silent
 
@@ -48,14 +50,16 @@ class BuildResult:
     concepts: ConceptTable | None = None  # WordNet concept names and sets, when the data was installed
 
 
-def make_engine(config: BuildConfig, model: Any, backend: str = "local", workers: int = 2) -> BuildEngine:
+def make_engine(
+    config: BuildConfig, model: Any, backend: str = "local", workers: int = 2, layers: list[int] | None = None
+) -> BuildEngine:
     if backend == "ray":
         from autointerp.build.ray_engine import RayEngine
 
-        return RayEngine(config, model, workers=workers)
+        return RayEngine(config, model, workers=workers, layers=layers)
     if backend != "local":
         raise WorkspaceError(f"unknown build backend {backend!r}; use local or ray")
-    return LocalEngine(config, model)
+    return LocalEngine(config, model, layers)
 
 
 def fit_metadata(config: BuildConfig, fit: TrainFit, model: Any, sink: int | None, backend: str) -> dict[str, Any]:
@@ -137,18 +141,20 @@ def _index_splits(
     splits: dict[str, TokenWindows],
     docs: list[Document],
     tokenizer: Any,
-    fit: TrainFit,
+    fits: dict[int, TrainFit],
     sink: int | None,
     progress: Progress,
     timer: _Timer,
     annotators: Annotators,
-) -> dict[str, SplitResult]:
-    out = {}
+) -> dict[int, dict[str, SplitResult]]:
+    """Each split indexed for every layer in one pass, and tagged once (tags do not depend on the layer)."""
+    out: dict[int, dict[str, SplitResult]] = {layer: {} for layer in fits}
+    spaces = {layer: fit.space for layer, fit in fits.items()}
     coder = annotators.coder
     for split in SCORED_SPLITS:
         t = time.perf_counter()
         w = splits[split]
-        index = engine.index(w, fit.centroids, fit.center, sink, f"index {split}", progress)
+        indexes = engine.index(w, spaces, sink, f"index {split}", progress)
         t = timer.lap(f"index_{split}_s", t)
         tags = codes = None
         if annotators.tagger is not None:
@@ -161,7 +167,9 @@ def _index_splits(
                 word_codes=coder.doc_codes if coder else None,
             )
             timer.lap(f"tag_{split}_s", t)
-        out[split] = SplitResult(index, pad_windows(w.windows, config.window), tags, codes)
+        windows = pad_windows(w.windows, config.window)
+        for layer, index in indexes.items():
+            out[layer][split] = SplitResult(index, windows, tags, codes)
     return out
 
 
@@ -173,10 +181,27 @@ def run_build(
     workers: int = 2,
 ) -> BuildResult:
     """Run every stage for `config`. Nothing touches the disk here but the model cache."""
+    return run_layers(config, [config.layer], progress, model, backend, workers)[config.layer]
+
+
+def run_layers(
+    config: BuildConfig,
+    layers: list[int],
+    progress: Progress = silent,
+    model: Any = None,
+    backend: str = "local",
+    workers: int = 2,
+) -> dict[int, BuildResult]:
+    """Every stage for each of `layers` (the config's own `layer` is ignored), sharing the forward passes.
+
+    The result for layer L equals `run_build(config.with_(layer=L))`: same split, same activations, same
+    seeded k-means."""
+    layers = check_layers(layers)
     timer = _Timer()
     progress("load model", 0, 1)
     model = model if model is not None else load_model(config.model, dtype=config.dtype)
-    check_layer_and_site(model, config.layer, config.site)
+    for layer in layers:
+        check_layer_and_site(model, layer, config.site)
     sink = sink_token_id(model.tokenizer)
     progress("load model", 1, 1)
     t = timer.lap("load_model_s", timer.t0)
@@ -188,20 +213,15 @@ def run_build(
     progress("read corpus", 1, 1)
     t = timer.lap("corpus_s", t)
 
-    engine = make_engine(config, model, backend, workers)
+    engine = make_engine(config, model, backend, workers, layers)
     try:
-        fit = engine.fit(windows["train"], sink, progress)
+        fits = engine.fit(windows["train"], sink, progress)
         t = timer.lap("extract_and_fit_s", t)
         annotators = load_annotators(config)
         timer.lap("load_annotators_s", t)
-        splits = _index_splits(engine, config, windows, docs, model.tokenizer, fit, sink, progress, timer, annotators)
+        splits = _index_splits(engine, config, windows, docs, model.tokenizer, fits, sink, progress, timer, annotators)
     finally:
         engine.close()
-    metadata = {
-        **fit_metadata(config, fit, model, sink, backend),
-        "linguistic": annotators.linguistic,
-        "concepts": annotators.concepts,
-    }
     if annotators.coder is not None:  # the WordNet lookups, also counted inside the tag times
         timer.times["concepts_s"] = round(annotators.coder.seconds, 2)
     stats = {
@@ -209,7 +229,18 @@ def run_build(
         "total_s": round(time.perf_counter() - timer.t0, 2),
         "tokens": sum(w.n_tokens for w in windows.values()),
         "attribution": WIKI_ATTRIBUTION if config.corpus.startswith("embedded") else f"Corpus: {config.corpus}",
-        **{f"{s}_tokens": len(r.index) for s, r in splits.items()},
+        **{f"{s}_tokens": len(r.index) for s, r in splits[layers[0]].items()},
+        **({"built_with_layers": layers} if len(layers) > 1 else {}),
     }
     table = annotators.coder.table() if annotators.coder is not None else None
-    return BuildResult(config, fit.centroids, fit.center, metadata, splits, stats, table)
+    results = {}
+    for layer in layers:
+        cfg = config.with_(layer=layer)
+        metadata = {
+            **fit_metadata(cfg, fits[layer], model, sink, backend),
+            "linguistic": annotators.linguistic,
+            "concepts": annotators.concepts,
+        }
+        fit = fits[layer]
+        results[layer] = BuildResult(cfg, fit.centroids, fit.center, metadata, splits[layer], stats, table)
+    return results

@@ -30,3 +30,21 @@ def test_ray_build_matches_single_process(ray_local, tiny_config, tiny_model, tm
         assert (np.asarray(a.cluster) == np.asarray(b.cluster)).mean() >= 0.999
         assert np.allclose(np.asarray(a.dist), np.asarray(b.dist), atol=1e-4)
     assert local.metadata["outliers_excluded"] == dist.metadata["outliers_excluded"]
+
+
+def test_ray_stack_matches_the_local_stack(ray_local, tiny_config, tiny_model, tiny_stack, tmp_path):
+    """Several layers through Ray workers (one forward per shard batch for all of them)."""
+    from autointerp.stack import Stack, build_stack
+
+    dist = Stack.open(build_stack(tiny_config, [1, 2, 3], tmp_path, model=tiny_model, backend="ray", workers=2))
+    local = Stack.open(tiny_stack)
+    assert dist.layers == local.layers == [1, 2, 3]
+    for layer in dist.layers:
+        a, b = local.workspaces[layer], dist.workspaces[layer]
+        assert b.metadata["backend"] == "ray" and b.metadata["layer"] == layer
+        assert torch.allclose(a.centroids, b.centroids, atol=1e-4)
+        ra, rb = a.splits["val"].index.records, b.splits["val"].index.records
+        assert np.array_equal(np.asarray(ra.window), np.asarray(rb.window))
+        assert (np.asarray(ra.cluster) == np.asarray(rb.cluster)).mean() >= 0.999
+    for pair, lin in dist.lineages.items():
+        assert lin.total == local.lineages[pair].total

@@ -1,0 +1,172 @@
+"""Streamlit sections for a workspace that belongs to a stack: the sentence page's layer selector and
+depth view, and the centroid browser's parents and children. Each page calls one function; nothing is
+drawn when the workspace is not part of a stack."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import streamlit as st
+
+from autointerp.analysis.depth import DepthAnalysis, depth_text
+from autointerp.build.stack import Flow
+from autointerp.errors import AutoInterpError
+from autointerp.explain.cache import CentroidExplanationCache
+from autointerp.stack import Stack, stacks_containing
+from autointerp.ui.depth import depth_grid_html, flow_rows, sankey_figure
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _open_stack(path: str, stamp: float) -> Stack:
+    return Stack.open(path)
+
+
+@st.cache_resource(show_spinner=False, max_entries=2)
+def _stack_interp(path: str, stamp: float, model_id: int, _model: Any) -> Any:
+    from autointerp.stack_interp import StackInterp  # the facade: only the UI's entry points load it
+
+    return StackInterp.open(path, model=_model)
+
+
+def stack_of(interp: Any) -> Stack | None:
+    """The stack this workspace belongs to (the one with most layers), or None."""
+    ws = getattr(interp, "workspace", None)
+    if ws is None:
+        return None
+    found = stacks_containing(ws.path)
+    if not found:
+        return None
+    try:
+        return _open_stack(str(found[0]), (found[0] / "stack.json").stat().st_mtime)
+    except AutoInterpError as exc:
+        st.warning(f"This workspace belongs to a stack that cannot be opened: {exc}")
+        return None
+
+
+def _open_layer(name: str, page: str, centroid: int | None = None) -> None:
+    """Switch the whole dashboard to another layer's workspace (and optionally one of its centroids).
+
+    app.py applies `goto_workspace` to its sidebar choice before drawing it; switching page reruns the
+    whole app, where a widget's own rerun may rerun only the page and keep the old workspace."""
+    st.session_state["goto_workspace"] = name
+    if centroid is not None:
+        st.session_state["goto_centroid"] = centroid
+    st.switch_page(page)
+
+
+def layer_selector(interp: Any) -> Stack | None:
+    """A layer switch at the top of the sentence page; choosing a layer opens its workspace."""
+    stack = stack_of(interp)
+    if stack is None:
+        return None
+    layer = stack.layer_of(interp.workspace.path)
+    # show the workspace's layer when it changed, and after a click on the selected layer cleared it
+    if (
+        st.session_state.get("depth_layer_of") != interp.workspace.path.name
+        or st.session_state.get("depth_layer") is None
+    ):
+        st.session_state["depth_layer_of"] = interp.workspace.path.name
+        st.session_state["depth_layer"] = layer
+    chosen = st.segmented_control(
+        "Layer",
+        stack.layers,
+        key="depth_layer",
+        format_func=lambda x: f"layer {x}",
+        help="This workspace is one layer of a stack; pick another layer to analyse the text there.",
+    )
+    target = stack.workspaces[chosen].path.name if chosen is not None and chosen != layer else None
+    if target is not None and st.session_state.get("goto_workspace") != target:  # asked once, never in a loop
+        _open_layer(target, "pages/analyze.py")
+    if stack.notice:
+        st.warning(stack.notice)
+    return stack
+
+
+def _depth_analysis(stack: Stack, interp: Any, text: str, client: Any) -> DepthAnalysis:
+    stamp = (stack.path / "stack.json").stat().st_mtime
+    key = (text, str(stack.path), st.session_state.get("explainer_choice"))
+    if st.session_state.get("depth_key") != key:
+        si = _stack_interp(str(stack.path), stamp, id(interp.model), interp.model)
+        with st.spinner("Reading every layer in one forward pass…", show_time=True):
+            st.session_state["depth"] = asyncio.run(si.analyze(text, llm_client=client))
+        st.session_state["depth_key"] = key
+    return st.session_state["depth"]
+
+
+def depth_section(stack: Stack | None, interp: Any, text: str, client: Any) -> None:
+    """The depth view: the chip grid (tokens x layers), the Sankey and the measured depth facts."""
+    if stack is None:
+        return
+    try:
+        depth = _depth_analysis(stack, interp, text, client)
+    except AutoInterpError as exc:
+        st.warning(f"{exc}")
+        return
+    st.subheader("Across layers")
+    st.caption(
+        "Each row is a token, each column a layer of this stack: the chip is the token's centroid there "
+        "(same colours as above; hover for details). The current layer is outlined."
+    )
+    st.html(depth_grid_html(depth, stack.layer_of(interp.workspace.path)))
+    st.caption(
+        "How this text's tokens move between centroids from layer to layer (link width = tokens; hover a "
+        "link for the share of the centroid's validation tokens that take the same path)."
+    )
+    st.plotly_chart(sankey_figure(depth, stack.lineages), key="depth_sankey", width="stretch")
+    st.code(depth_text(depth), language=None, wrap_lines=True)
+
+
+def _explanations(stack: Stack, layer: int) -> dict[int, Any]:
+    cache = CentroidExplanationCache(stack.workspaces[layer].explanations_dir)
+    return {e.centroid_id: e for e in cache.all()}
+
+
+def _flows_table(stack: Stack, flows: list[Flow], title: str, empty: str, key: str) -> None:
+    st.markdown(title)
+    if not flows:
+        st.caption(empty)
+        return
+    layer = flows[0].layer
+    rows = flow_rows(flows, _explanations(stack, layer))
+    name = stack.workspaces[layer].path.name
+    for r in rows:
+        c1, c2 = st.columns([1, 4])
+        label = f"L{r['layer']} · c{r['centroid']}"
+        if c1.button(label, key=f"{key}_{r['centroid']}", help=f"Open centroid {r['centroid']} at layer {r['layer']}"):
+            _open_layer(name, "pages/centroids.py", r["centroid"])
+        conf = f" · {r['confidence']:.2f}" if r["confidence"] is not None else " · not measured"
+        c2.markdown(f"**{r['share']:.0%}** ({r['tokens']:,} tokens) — {r['explanation']}{conf}")
+    if len(flows) > len(rows):
+        st.caption(f"…and {len(flows) - len(rows)} more, with {sum(f.count for f in flows[len(rows) :]):,} tokens.")
+
+
+def lineage_section(interp: Any, centroid_id: int) -> None:
+    """The centroid's parents (previous layer) and children (next layer), each a button to open it."""
+    stack = stack_of(interp)
+    if stack is None:
+        return
+    layer = stack.layer_of(interp.workspace.path)
+    if layer is None:
+        return
+    prev, nxt = stack.previous(layer), stack.next(layer)
+    with st.expander(f"Across layers: parents and children of centroid {centroid_id}", expanded=True):
+        if stack.notice:
+            st.warning(stack.notice)
+        left, right = st.columns(2)
+        with left:
+            title = (
+                f"**Parents** at layer {prev}: where its validation tokens were" if prev is not None else "**Parents**"
+            )
+            empty = "None: this is the shallowest layer of the stack." if prev is None else "No validation tokens."
+            _flows_table(stack, stack.parents(layer, centroid_id), title, empty, "lin_parent")
+        with right:
+            title = (
+                f"**Children** at layer {nxt}: where its validation tokens go" if nxt is not None else "**Children**"
+            )
+            empty = "None: this is the deepest layer of the stack." if nxt is None else "No validation tokens."
+            _flows_table(stack, stack.children(layer, centroid_id), title, empty, "lin_child")
+        st.caption(
+            "Shares count the validation tokens of this centroid, paired token by token with their "
+            "centroid at the adjacent layer of the stack."
+        )
