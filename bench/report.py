@@ -126,6 +126,15 @@ and held-out token's assignment and distance agree within float tolerance. It is
 (`docs/scaling.md`)."""
 
 
+CONCEPTS = """\
+`.venv/bin/python bench/concepts.py [--workspace PATH]` prints the figures of issue 9 on the default
+workspace: the share of content-word centroids that keep a word-class or token-list label, mean held-out
+balanced accuracy with and without concept rules (same run, same held-out tokens), the changed labels and
+any that fell below their old 95% interval, edits read back into rules, the build time spent on concepts
+and the memory a dashboard-like process gains. The latest figures are in the top-level README
+("Semantic concepts, measured"). It is a report, not a timed test."""
+
+
 def readme(res: dict[str, Any]) -> str:
     minutes = res["seconds"] / 60
     return f"""# Benchmarks
@@ -165,6 +174,10 @@ Per core: CPU time with one thread per library (see "How each row is measured").
 ## Ray backend
 
 {RAY}
+
+## Semantic concepts
+
+{CONCEPTS}
 """
 
 

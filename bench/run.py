@@ -139,9 +139,9 @@ def matmul_peaks(rounds: int = 5, reps: int = 10) -> dict[str, float]:
     g = torch.Generator().manual_seed(0)
     x, c = torch.randn(n, d, generator=g), torch.randn(k, d, generator=g)
     xb, cb = x.bfloat16(), c.bfloat16()
-    table = kmeans.CentroidTable.build(c, x.device, False)
+    cm = c.to_mkldnn()
     fns = {
-        "f32_onednn": lambda: kmeans._f32_scores(x, table),
+        "f32_onednn": lambda: torch.nn.functional.linear(x.to_mkldnn(), cm).to_dense(),  # as kmeans does
         "f32_mkl": lambda: x @ c.t(),
         "bf16": lambda: xb @ cb.t(),
     }
@@ -315,7 +315,7 @@ def row_kmeans(d: Data, k: int, iters: int, rounds: int, sk_rounds: int, peaks: 
     ok = time_ratio <= 0.8 and gap["ours"] <= 0.1
     passes = iters + 1  # Lloyd iterations and the final labelling pass
     eff = {name: 2 * n * k * dim * passes / med(ts) / 1e9 for name, ts in t.items()}
-    bf16 = kmeans._use_bf16(x, init, 1, "auto")
+    bf16 = kmeans.search_precision(x, init) == "bf16"
     peak = peaks["bf16_core" if bf16 else "f32_core"]
     return [
         {
@@ -349,7 +349,7 @@ def row_assign(d: Data, rounds: int, peaks: dict[str, float], n: int = 200_000, 
     xn, cn = x.numpy(), c.numpy()
     index = faiss.IndexFlatL2(x.shape[1])
     index.add(cn)
-    auto_bf16 = kmeans._use_bf16(x, c, 1, "auto")
+    auto_bf16 = kmeans.search_precision(x, c) == "bf16"
     other = "f32" if auto_bf16 else "bf16"
     with one_thread():
         t = interleaved(
@@ -397,7 +397,9 @@ def row_assign(d: Data, rounds: int, peaks: dict[str, float], n: int = 200_000, 
 
 def row_topk(d: Data, n: int = 1_000_000, k: int = 256, queries: int = 2000) -> list[Row]:
     """A 1M-token index saved and loaded by mmap (as a workspace does), queried for random centroids."""
-    from autointerp.interp import KMeansAutoInterp
+    from autointerp.build.space import CentroidSpace
+    from autointerp.explain.splits import SplitView
+    from autointerp.records import ScoringConfig
 
     x = d.acts()
     x = x.repeat((n + len(x) - 1) // len(x), 1)[:n].contiguous()
@@ -416,10 +418,8 @@ def row_topk(d: Data, n: int = 1_000_000, k: int = 256, queries: int = 2000) -> 
     folder = Path(tempfile.mkdtemp(prefix="bench-index-"))
     built.save(folder)
     idx = ValidationIndex.load(folder, k)
-    interp = KMeansAutoInterp(
-        tempfile.mkdtemp(prefix="bench-cache-"), d.model, c, layer_idx=LAYER, metadata={"normalisation": "cosine"}
-    )
-    interp._attach(idx, windows, idx, windows)
+    # What KMeansAutoInterp.get_top_k_validation_examples runs, after checking the id.
+    view = SplitView.create(idx, windows, None, d.tok, CentroidSpace(c, None, "cosine"), ScoringConfig())
     rng = np.random.default_rng(0)
 
     def latencies(fn: Callable[[int], object], before: Callable[[], object] | None = None) -> np.ndarray:
@@ -441,10 +441,9 @@ def row_topk(d: Data, n: int = 1_000_000, k: int = 256, queries: int = 2000) -> 
 
     with one_thread():
         slice_us = latencies(lambda q: idx.members(q, 10))
-        texts = interp.val_texts
-        interp.get_top_k_validation_examples(0, 10)  # builds the token-string table once
-        cold_us = latencies(lambda q: interp.get_top_k_validation_examples(q, 10), texts._decoded_cached.cache_clear)
-        warm_us = latencies(lambda q: interp.get_top_k_validation_examples(q, 10))
+        view.examples(0, 10)  # builds the token-string table once
+        cold_us = latencies(lambda q: view.examples(q, 10), view.texts.decoded.cache_clear)
+        warm_us = latencies(lambda q: view.examples(q, 10))
         found: list[torch.Tensor] = []
         t = interleaved({"brute": lambda: found.append(brute())}, 2, time.process_time)
     assert np.array_equal(idx.members(cid, 10), found[-1].numpy())  # same answer as the scan

@@ -16,11 +16,13 @@ Both return the float32 labels, up to ties within float32 rounding.
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Literal, Protocol, TypeVar
 
 import torch
@@ -29,7 +31,7 @@ INIT_SAMPLE = 20_000
 CHUNK = 4096  # rows per search block: its scores stay in the last-level cache (4096 measured best of 1-8k)
 U_BF16 = 2.0**-8  # unit roundoff of bfloat16 (8 significant bits, round to nearest even)
 U_F32 = 2.0**-24
-PAD = 16  # bf16 rows are padded to a multiple of this, which the bf16 dot-product kernels prefer
+ROW_PAD = 16  # bf16 rows are padded to a multiple of this, which the bf16 dot-product kernels prefer
 LANES = 32  # see _argmin_rows; bf16 centroid tables are padded to a multiple of this
 Precision = Literal["auto", "bf16", "f32"]
 T = TypeVar("T")
@@ -65,9 +67,19 @@ class Nearest:
         return self.dist2 - self.dist
 
 
+@functools.cache
 def amx_available() -> bool:
-    """Whether this CPU has AMX tiles (bf16 matmuls several times float32's speed)."""
-    return bool(getattr(torch.cpu, "_is_amx_tile_supported", lambda: False)())
+    """Whether this CPU has AMX tiles (bf16 matmuls several times float32's speed), from /proc/cpuinfo."""
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return any(line.startswith("flags") and "amx_bf16" in line.split() for line in text.splitlines())
+
+
+def search_precision(x: torch.Tensor, centroids: torch.Tensor, m: int = 1, precision: str = "auto") -> str:
+    """ "bf16" or "f32": the search `search(x, centroids, m, precision=precision)` runs (see `_use_bf16`)."""
+    return "bf16" if _use_bf16(x, centroids, m, precision) else "f32"
 
 
 _CHOICES: dict[tuple[int, int, int], bool] = {}  # (k's bit length, d, m) -> bf16 measured faster on this CPU
@@ -112,19 +124,21 @@ def _bf16_faster(xb: torch.Tensor, centroids: torch.Tensor, m: int) -> bool:
 
 def _padded(d: int) -> int:
     """Width of a bf16 row: d values, two squared-norm columns, the shift column, zero padding."""
-    return -(-(d + 3) // PAD) * PAD
+    return -(-(d + 3) // ROW_PAD) * ROW_PAD
 
 
-_ONEDNN_F32 = hasattr(torch.ops.mkldnn, "_linear_pointwise") and torch.backends.mkldnn.is_available()
+ONEDNN = torch.backends.mkldnn.is_available()
 
 
 def _f32_scores(x: torch.Tensor, table: CentroidTable) -> torch.Tensor:
     """‖c‖² - 2x·c for every row and centroid, in float32.
 
-    On CPU this calls oneDNN's float32 matmul directly: on AMD EPYC (AVX-512) it ran 2.7× the MKL sgemm
-    that `torch.addmm` uses, which takes a slower code path on non-Intel CPUs."""
-    if _ONEDNN_F32 and x.device.type == "cpu":
-        return torch.ops.mkldnn._linear_pointwise(x.contiguous(), table.m2, table.sq, "none", [], "")
+    On CPU this runs oneDNN's float32 matmul (a linear layer on oneDNN-layout tensors): on AMD EPYC
+    (AVX-512) it ran 2.2× the MKL sgemm that `torch.addmm` uses, which takes a slower code path on
+    non-Intel CPUs, conversions to and from oneDNN's layout included."""
+    if table.onednn is not None and x.device.type == "cpu":
+        weight, bias = table.onednn
+        return torch.nn.functional.linear(x.contiguous().to_mkldnn(), weight, bias).to_dense()
     return torch.addmm(table.sq, x, table.m2.t())
 
 
@@ -156,6 +170,7 @@ class CentroidTable:
     resid: torch.Tensor  # (k,) ‖c - c̃‖, the bf16 rounding error
     max_norm: float
     max_resid: float
+    onednn: tuple[torch.Tensor, torch.Tensor] | None = None  # -2c and ‖c‖² in oneDNN's layout (CPU)
 
     @classmethod
     def build(cls, centroids: torch.Tensor, device: torch.device, bf16: bool) -> CentroidTable:
@@ -176,7 +191,9 @@ class CentroidTable:
             low[:k, d + 2] = 1
             resid = (c - ct.float()).norm(dim=1)
         top = float(norm.max()) if k else 0.0
-        return cls(c, sq, -2.0 * c, low, norm, resid, top, float(resid.max()) if k else 0.0)
+        m2 = -2.0 * c
+        onednn = (m2.to_mkldnn(), sq.to_mkldnn()) if ONEDNN and device.type == "cpu" and k else None
+        return cls(c, sq, m2, low, norm, resid, top, float(resid.max()) if k else 0.0, onednn)
 
 
 @dataclass
@@ -259,6 +276,52 @@ def _smallest(s: torch.Tensor, m: int) -> tuple[torch.Tensor, torch.Tensor]:
     return torch.stack([v1, v2], 1), torch.stack([b1, b2], 1)
 
 
+@dataclass
+class LowScores:
+    """One block's bf16 pass, and the per-row quantities its error bound needs."""
+
+    scores: torch.Tensor  # (rows, table rows) the bf16 scores O, as float32
+    sigma: torch.Tensor  # (rows,) the shift σ actually added (bf16-rounded)
+    resid: torch.Tensor  # (rows,) ‖ξ‖ = ‖x - x̃‖
+    low_norm: torch.Tensor  # (rows,) an upper bound on ‖x̃‖
+    width: int  # padded row width: the number of products each score sums
+
+
+def _low_scores(
+    x: torch.Tensor, norms: RowNorms, low_table: torch.Tensor, est: torch.Tensor | float, scratch: Scratch
+) -> LowScores:
+    """O_j = ‖c_j‖² - 2x·c_j + σ for every row and centroid in one bf16 matmul (see `CentroidTable`)."""
+    r, d = x.shape
+    low = scratch.get("low", (r, low_table.shape[1]), torch.bfloat16, x.device)
+    low[:, :d].copy_(x)
+    low[:, d : d + 2] = 1
+    low[:, d + 2] = norms.sq - est  # σ, rounded to bf16: any shift works, it is the same for every j
+    low[:, d + 3 :] = 0
+    resid = norms.resid
+    if resid is None:
+        xt = scratch.get("xt", x.shape, torch.float32, x.device)
+        resid = torch.linalg.vector_norm(xt.copy_(low[:, :d]).sub_(x), dim=1)
+    o = _low_matmul(low, low_table, scratch.get("o", (r, low_table.shape[0]), torch.bfloat16, x.device))
+    scores = scratch.get("scores", o.shape, torch.float32, x.device).copy_(o)
+    low_norm = norms.sq.sqrt() + resid  # ≥ ‖x̃‖ (triangle inequality)
+    return LowScores(scores, low[:, d + 2].float(), resid, low_norm, low.shape[1])
+
+
+def _window(low: LowScores, table: CentroidTable, v: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """W per row: any centroid scoring more than W above the row's winner b (score v) is provably
+    farther than b. A bounds the pair's error before bf16's output rounding (relative, at most u):
+    input rounding of x and c, float32 sums of `width` products (γ_n, n generous), and the two-part
+    squared norm; C and G are the largest ‖c‖ and ‖γ‖ over all centroids."""
+    eps = U_BF16 / (1 - U_BF16)
+    n_acc = 2 * low.width
+    gamma = n_acc * U_F32 / (1 - n_acc * U_F32)
+    big = table.max_norm
+    sums = 2 * gamma * (2 * low.low_norm * big * (1 + U_BF16) + big * big * (1 + U_BF16) + low.sigma.abs())
+    norms_split = 2 * (U_BF16**2 + table.c.shape[1] * U_F32 * 1.01) * big * big  # and ‖c‖²'s own float32 error
+    inputs = 2 * low.resid * (big + table.norm[b]) + 2 * low.low_norm * (table.max_resid + table.resid[b])
+    return (inputs + sums + norms_split + 2 * eps * v.abs()) / (1 - eps) * 1.001 + 1e-30
+
+
 def _search_block(
     x: torch.Tensor,
     norms: RowNorms,
@@ -278,56 +341,27 @@ def _search_block(
     and the winner b differs from the exact one by at most
         A = 2‖ξ‖(‖c_j‖ + ‖c_b‖) + 2‖x̃‖(‖γ_j‖ + ‖γ_b‖) + (float32 sums and squared-norm split),
     so every j whose computed score exceeds b's by more than W = (A + 2ε|O_b|)/(1 - ε), ε = u/(1 - u),
-    is provably farther than b. A row whose runner-up (for m = 2 also the third) lies within W is searched
-    again in float32; every other row keeps the bf16 winner, which is then the exact nearest centroid.
-    bench/run.py reports the share of rows re-searched."""
-    r, d = x.shape
+    is provably farther than b (`_window`). A row whose runner-up (for m = 2 also the third) lies within
+    W is searched again in float32; every other row keeps the bf16 winner, which is then the exact
+    nearest centroid. bench/run.py reports the share of rows re-searched."""
+    r = len(x)
     m = min(m, table.c.shape[0])
     xsq = norms.sq.unsqueeze(1)
     if table.low is None:
         vals, idx = _smallest(_f32_scores(x, table), m)
         return BlockResult(idx, (vals + xsq).clamp_min(0), 0)
-    low = scratch.get("low", (r, table.low.shape[1]), torch.bfloat16, x.device)
-    low[:, :d].copy_(x)
-    low[:, d : d + 2] = 1
-    low[:, d + 2] = norms.sq - est  # σ, rounded to bf16: any shift works, it is the same for every j
-    low[:, d + 3 :] = 0
-    sigma = low[:, d + 2].float()
-    resid = norms.resid
-    if resid is None:
-        xt = scratch.get("xt", x.shape, torch.float32, x.device)
-        resid = torch.linalg.vector_norm(xt.copy_(low[:, :d]).sub_(x), dim=1)
-    low_norm = norms.sq.sqrt() + resid  # ≥ ‖x̃‖ (triangle inequality)
-    o = _low_matmul(low, table.low, scratch.get("o", (r, table.low.shape[0]), torch.bfloat16, x.device))
-    scores = scratch.get("scores", o.shape, torch.float32, x.device)
-    scores.copy_(o)
-
-    eps = U_BF16 / (1 - U_BF16)
-    n_acc = 2 * low.shape[1]  # generous: any summation order of the padded row's products
-    gamma = n_acc * U_F32 / (1 - n_acc * U_F32)
-    big = table.max_norm
-    fixed = (
-        2 * gamma * (2 * low_norm * big * (1 + U_BF16) + big * big * (1 + U_BF16) + sigma.abs())
-        + 2 * (U_BF16**2 + d * U_F32 * 1.01) * big * big
-    )
-
-    def window(v: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-        a = 2 * resid * (big + table.norm[b]) + 2 * low_norm * (table.max_resid + table.resid[b]) + fixed
-        return (a + 2 * eps * v.abs()) / (1 - eps) * 1.001 + 1e-30
-
-    vals, idx = _smallest(scores, m)
-    scores.view(-1).index_fill_(
-        0, (torch.arange(r, device=x.device) * scores.shape[1]).unsqueeze(1).add(idx).view(-1), float("inf")
-    )
-    runner_up = scores.amin(1)  # the best score after the m winners
-    unsure = (runner_up - vals[:, -1]) <= window(vals[:, -1], idx[:, -1])
+    low = _low_scores(x, norms, table.low, est, scratch)
+    vals, idx = _smallest(low.scores, m)
+    flat = (torch.arange(r, device=x.device) * low.scores.shape[1]).unsqueeze(1).add(idx).view(-1)
+    runner_up = low.scores.view(-1).index_fill_(0, flat, float("inf")).view(low.scores.shape).amin(1)
+    unsure = (runner_up - vals[:, -1]) <= _window(low, table, vals[:, -1], idx[:, -1])
     if m == 2:
-        unsure |= (vals[:, 1] - vals[:, 0]) <= window(vals[:, 0], idx[:, 0])
+        unsure |= (vals[:, 1] - vals[:, 0]) <= _window(low, table, vals[:, 0], idx[:, 0])
     if exact_d2:
         dots = torch.stack([_row_dots(x, table.c, idx[:, j], scratch) for j in range(m)], 1)
         d2 = xsq + table.sq[idx] - 2 * dots
     else:
-        d2 = vals - sigma.unsqueeze(1) + xsq
+        d2 = vals - low.sigma.unsqueeze(1) + xsq
     redo = unsure.nonzero().flatten()
     if len(redo):
         rv, ri = _smallest(_f32_scores(x[redo], table), m)
@@ -346,7 +380,7 @@ def _pilot_estimate(x: torch.Tensor, table: CentroidTable, rows: int = 256) -> f
     if len(x) == 0:
         return 0.0
     xb = x[:rows].float()
-    f32 = CentroidTable(table.c, table.sq, table.m2, None, table.norm, table.resid, table.max_norm, table.max_resid)
+    f32 = replace(table, low=None)
     res = _search_block(xb, RowNorms(torch.linalg.vecdot(xb, xb)), f32, 1, 0.0, True, Scratch())
     return float(res.d2.median())
 
@@ -522,6 +556,7 @@ def shard_step(
     bf16 = table.low is not None
     if cache.norms is None or (bf16 and cache.norms.resid is None):
         cache.norms = RowNorms.of(x, bf16)
+    norms = cache.norms
     est: torch.Tensor | float = 0.0
     if bf16:
         est = cache.est if cache.est is not None else _pilot_estimate(x, table)
@@ -536,8 +571,7 @@ def shard_step(
             e = min(s + chunk, end)
             xb = x[s:e]
             est_b = est[s:e] if isinstance(est, torch.Tensor) else est
-            assert cache.norms is not None, "norms are computed before the first step"
-            res = _search_block(xb, cache.norms.slice(s, e), table, 1, est_b, False, scratch)
+            res = _search_block(xb, norms.slice(s, e), table, 1, est_b, False, scratch)
             new_labels[s:e], d2[s:e] = res.idx[:, 0], res.d2[:, 0]
             sums.index_add_(0, res.idx[:, 0], xb)
             rechecked += res.rechecked

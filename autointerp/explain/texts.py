@@ -30,7 +30,8 @@ class TokenTexts:
         self._strings: dict[int, str] = {}  # bounded by the vocabulary
         self._table: np.ndarray | None = None  # token id -> string for every id in the windows, built on first use
         self._lengths: np.ndarray | None = None
-        self._decoded_cached = lru_cache(maxsize=4096)(self._decoded)
+        # A window's ids, token strings and text; a centroid's top examples are asked for again and again.
+        self.decoded = lru_cache(maxsize=4096)(self._decode_window)
 
     def token_str(self, token_id: int) -> str:
         token_id = int(token_id)
@@ -78,15 +79,15 @@ class TokenTexts:
         left, tok, right = self.context(window, pos, radius)
         return f"{left}<<{tok}>>{right}"
 
-    def _decoded(self, window: int) -> tuple[list[int], list[str], str]:
-        """A window's ids, token strings and text (cached: a centroid's top examples are asked for again)."""
+    def _decode_window(self, window: int) -> tuple[list[int], list[str], str]:
+        """Two numpy gathers: the window's ids and, through the table, their strings."""
         table, lengths = self._window_table()
         row = np.asarray(self.windows[window][: lengths[window]])
         strings = table[row].tolist()
         return row.tolist(), strings, "".join(strings)
 
     def example(self, window: int, pos: int, activation: float) -> ValidationExample:
-        ids, strings, text = self._decoded_cached(int(window))
+        ids, strings, text = self.decoded(int(window))
         return ValidationExample(
             text=text,
             tokens=list(ids),
