@@ -105,18 +105,37 @@ def assert_cache_measured_or_unscored(ws: Path) -> list:
 def test_structured_answers_from_llama_cpp(llama_server):
     from autointerp.explain.clients import OpenAICompatibleClient
     from autointerp.explain.clients.base import parse_json_object
-    from autointerp.explain.prompts.detect import detection_schema
     from autointerp.explain.prompts.explain import SCHEMA as EXPLANATION_SCHEMA
-    from autointerp.explain.scorers.detection import parse_labels
 
     client = OpenAICompatibleClient(ALIAS, base_url=llama_server)
-    prompt = "Answer 1 if the word names a number, else 0, as JSON. 1. three 2. cat 3. 42"
-    labels = parse_labels(asyncio.run(client.complete(prompt, 40, detection_schema(3))), 3)
-    # llama-cpp-python's server refuses the json_schema type, and enforces json_object with a schema
-    assert len(labels) == 3 and client.structured_mode == "json_object"
     text = asyncio.run(client.complete("Name the concept of: the, a, an.", 80, EXPLANATION_SCHEMA))
     answer = parse_json_object(text)
     assert isinstance(answer["explanation"], str) and isinstance(answer["confidence"], (int, float))
+    # llama-cpp-python's server refuses the json_schema type, and enforces json_object with a schema
+    assert client.structured_mode == "json_object"
+
+
+def test_detection_scoring_through_llama_cpp(llama_server):
+    """The detection scorer end to end: every batch's labels are read from the structured answer."""
+    from autointerp.explain.clients import OpenAICompatibleClient
+    from autointerp.explain.explainers.base import ExplanationDraft, TokenEvidence
+    from autointerp.explain.scorers.base import ScoringSet
+    from autointerp.explain.scorers.detection import DetectionScorer
+
+    def ev(word: str, sentence: str) -> TokenEvidence:
+        return TokenEvidence(word, sentence.replace(word, f"<<{word}>>", 1), set(), 1.0, 0.1)
+
+    numbers = ["three", "seven", "twelve", "forty", "nine", "two", "eleven", "six", "eighty", "five"]
+    animals = ["cat", "horse", "sparrow", "whale", "fox", "otter", "lion", "crow", "goat", "eel"]
+    data = ScoringSet(
+        [ev(w, f"She counted {w} boats.") for w in numbers],
+        [ev(w, f"She saw a {w} there.") for w in animals[:5]],
+        [ev(w, f"A {w} ran past.") for w in animals[5:]],
+    )
+    client = OpenAICompatibleClient(ALIAS, base_url=llama_server)
+    score = asyncio.run(DetectionScorer(client, sample=10).score(ExplanationDraft("Number words", "test"), data))
+    assert score.status == "scored" and score.balanced_accuracy is not None
+    assert (score.n_pos, score.n_hard, score.n_random) == (10, 5, 5)
 
 
 def test_cli_explain(llama_server, fresh_ws):
@@ -125,9 +144,11 @@ def test_cli_explain(llama_server, fresh_ws):
     counts = json.loads(out.stdout.strip().splitlines()[-1])
     assert (counts["cached"], counts["generated"], counts["failed"]) == (0, 1, 0)
     (rec,) = assert_cache_measured_or_unscored(fresh_ws)
-    # the explanation and all of its detection labels were read from structured answers
+    # the explanation was read from a structured answer, and measured: exactly when its text reads as a
+    # rule, else by detection whose labels were read from structured answers (no scoring error)
     assert rec.metadata["explainer"] == "llm:openai-compatible" and rec.explanation.strip()
-    assert rec.metadata["score"]["method"] == "llm-detection" and rec.metadata["status"] != "unscored"
+    assert rec.metadata["status"] in ("scored", "insufficient-data") and "error" not in rec.metadata
+    assert rec.metadata["score"]["method"] in ("llm-detection", "exact-rule")
 
 
 def test_cli_analyze_then_meta(llama_server, fresh_ws):
