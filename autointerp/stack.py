@@ -140,6 +140,8 @@ class Stack:
             raise WorkspaceError(f"{p} is not a stack (run `python -m autointerp build --layers ...`)")
         try:
             manifest = StackManifest.from_dict(json.loads((p / MANIFEST).read_text()))
+        except WorkspaceError:
+            raise
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise WorkspaceError(f"the stack manifest in {p} is damaged ({exc}); rebuild it with --force") from exc
         spaces, missing = {}, {}

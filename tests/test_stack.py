@@ -118,3 +118,17 @@ def test_misaligned_indexes_are_refused(stack_dir):
     b = stack.workspaces[1].splits["heldout"].index.records
     with pytest.raises(WorkspaceError, match="different validation tokens"):
         Lineage.from_records(1, 2, a, b, 8, 8)
+
+
+def test_a_damaged_manifest_is_a_clear_error(stack_dir, tmp_path):
+    root = tmp_path / "copy"
+    shutil.copytree(stack_dir.parent, root)
+    manifest = root / stack_dir.name / "stack.json"
+    data = json.loads(manifest.read_text())
+    del data["workspaces"]["2"]
+    manifest.write_text(json.dumps(data))
+    with pytest.raises(WorkspaceError, match="workspaces for \\[1, 3\\]"):
+        Stack.open(root / stack_dir.name)
+    manifest.write_text("{not json")
+    with pytest.raises(WorkspaceError, match="damaged"):
+        Stack.open(root / stack_dir.name)

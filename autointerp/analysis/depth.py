@@ -49,13 +49,17 @@ class DepthRow:
         }
 
 
-@dataclass
+@dataclass(repr=False)
 class DepthAnalysis:
     """A text analysed at every layer of a stack; `per_layer` holds each layer's full sentence analysis."""
 
     layers: list[int]
     per_layer: dict[int, SentenceAnalysis]
     notice: str = ""  # truncation, or layers missing from the stack
+
+    def __repr__(self) -> str:  # short, like SentenceAnalysis's (asyncio.run reprs results)
+        n = len(self.per_layer[self.layers[0]].rows) if self.layers else 0
+        return f"DepthAnalysis(layers {self.layers}, {n} tokens)"
 
     @property
     def rows(self) -> list[DepthRow]:

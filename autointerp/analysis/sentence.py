@@ -14,13 +14,18 @@ from autointerp.explain.lifecycle import Explanations, LLMChoice
 from autointerp.records import CentroidExplanation, SentenceRow
 
 
-@dataclass
+@dataclass(repr=False)
 class SentenceAnalysis:
     rows: list[SentenceRow]
     n_input_tokens: int
     truncated: bool = False
     notice: str = ""
     explanations: dict[int, CentroidExplanation] = field(default_factory=dict)
+
+    def __repr__(self) -> str:
+        # short on purpose: asyncio.run reprs its task's result on the way out (CPython 3.11's SIGINT
+        # handler restore), and a full dataclass repr of every row cost milliseconds per analysis
+        return f"SentenceAnalysis({len(self.rows)} rows, {len(self.explanations)} explanations)"
 
 
 @dataclass(frozen=True)
@@ -76,9 +81,13 @@ class SentenceAnalyzer:
             for cid in sorted(set(near.first.tolist())):
                 explanations[cid] = await self.explanations.get_or_generate(cid, k, llm_client)
         tok = self.model.tokenizer
+        # plain lists once: indexing tensors element by element costs a dispatch per value and layer
+        first, second = near.first.tolist(), near.second.tolist()
+        dist, margin, strength = near.dist.tolist(), near.margin.tolist(), act.tolist()
+        norms = acts.norm(dim=1).tolist()
         rows = []
         for i, tid in enumerate(ids):
-            cid = int(near.first[i])
+            cid = int(first[i])
             e = explanations.get(cid)
             rows.append(
                 SentenceRow(
@@ -88,11 +97,11 @@ class SentenceAnalyzer:
                     centroid_id=cid,
                     explanation=e.explanation if e else "",
                     confidence=float(e.confidence) if e else 0.0,
-                    activation=float(act[i]),
-                    distance=float(near.dist[i]),
-                    margin=float(near.margin[i]),
-                    runner_up_id=int(near.second[i]),
-                    norm=float(acts[i].norm()),
+                    activation=float(strength[i]),
+                    distance=float(dist[i]),
+                    margin=float(margin[i]),
+                    runner_up_id=int(second[i]),
+                    norm=float(norms[i]),
                     flags=list(e.info.flags) if e else [],
                     status=e.status if e else None,
                     explainer=(e.info.explainer or "") if e else "",

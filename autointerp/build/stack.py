@@ -153,9 +153,16 @@ class StackManifest:
     def from_dict(cls, data: dict[str, Any]) -> StackManifest:
         if data.get("format_version") != STACK_FORMAT_VERSION:
             raise WorkspaceError("this stack was built by another version; rebuild it with --force")
+        layers = check_layers(data["layers"])
+        workspaces = {int(k): str(v) for k, v in data["workspaces"].items()}
+        if set(workspaces) != set(layers):
+            raise WorkspaceError(
+                f"the stack manifest lists layers {layers} but workspaces for {sorted(workspaces)}; "
+                "rebuild it with --force"
+            )
         return cls(
-            layers=check_layers(data["layers"]),
-            workspaces={int(k): str(v) for k, v in data["workspaces"].items()},
+            layers=layers,
+            workspaces=workspaces,
             config=dict(data["config"]),
             lineage={str(k): str(v) for k, v in data.get("lineage", {}).items()},
             created=str(data.get("created", "")),

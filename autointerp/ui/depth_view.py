@@ -16,6 +16,8 @@ from autointerp.explain.cache import CentroidExplanationCache
 from autointerp.stack import Stack, stacks_containing
 from autointerp.ui.depth import depth_grid_html, flow_rows, sankey_figure
 
+MOST = 8  # parents or children listed per centroid
+
 
 @st.cache_resource(show_spinner=False, max_entries=4)
 def _open_stack(path: str, stamp: float) -> Stack:
@@ -117,9 +119,10 @@ def depth_section(stack: Stack | None, interp: Any, text: str, client: Any) -> N
     st.code(depth_text(depth), language=None, wrap_lines=True)
 
 
-def _explanations(stack: Stack, layer: int) -> dict[int, Any]:
+def _explanations(stack: Stack, layer: int, ids: list[int]) -> dict[int, Any]:
     cache = CentroidExplanationCache(stack.workspaces[layer].explanations_dir)
-    return {e.centroid_id: e for e in cache.all()}
+    found = {cid: cache.get(cid) for cid in ids}
+    return {cid: e for cid, e in found.items() if e is not None}
 
 
 def _flows_table(stack: Stack, flows: list[Flow], title: str, empty: str, key: str) -> None:
@@ -128,7 +131,7 @@ def _flows_table(stack: Stack, flows: list[Flow], title: str, empty: str, key: s
         st.caption(empty)
         return
     layer = flows[0].layer
-    rows = flow_rows(flows, _explanations(stack, layer))
+    rows = flow_rows(flows, _explanations(stack, layer, [f.centroid_id for f in flows[:MOST]]), MOST)
     name = stack.workspaces[layer].path.name
     for r in rows:
         c1, c2 = st.columns([1, 4])
