@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
+import time
+from pathlib import Path
 
 import streamlit as st
 
-st.set_page_config(page_title="k-means autointerp", page_icon="🔬", layout="wide")
+# A bundled SVG, not an emoji: emoji need a font many machines lack, and material icons come from a CDN.
+st.set_page_config(
+    page_title="k-means autointerp", page_icon=Path(__file__).parent / "assets" / "icon.svg", layout="wide"
+)
 nav = st.navigation(
     [
         st.Page("pages/analyze.py", title="Sentence analysis", icon=":material/text_fields:", default=True),
@@ -20,7 +26,10 @@ from autointerp.build.nnsight_mount import disable_pymount  # noqa: E402
 from autointerp.config import BuildConfig, default_workspace_root  # noqa: E402
 from autointerp.errors import AutoInterpError  # noqa: E402
 from autointerp.explain.clients.factory import ClientSettings, Provider, make_client  # noqa: E402
-from autointerp.workspace import build_workspace, list_workspaces  # noqa: E402
+from autointerp.ui.browse import workspace_label  # noqa: E402
+from autointerp.ui.chips import esc  # noqa: E402
+from autointerp.ui.widgets import follow_deep_link, linked_workspace  # noqa: E402
+from autointerp.workspace import list_workspaces  # noqa: E402
 
 disable_pymount()  # the dashboard never needs nnsight's `.save` mount, and async HTTP breaks under it
 
@@ -38,25 +47,55 @@ def load_interp(path: str):
     return KMeansAutoInterp.from_workspace(path)
 
 
+class StageLog:
+    """The first launch's progress: one line per finished stage with its time, and a bar for the current one."""
+
+    def __init__(self) -> None:
+        self.lines = st.empty()
+        self.bar = st.progress(0.0, text="starting")
+        self.seconds: dict[str, float] = {}  # stage -> time spent, in first-seen order
+        self.stage = ""
+        self.t0 = self.t = time.perf_counter()
+
+    def _close_stage(self) -> None:
+        now = time.perf_counter()
+        if self.stage:
+            self.seconds[self.stage] = self.seconds.get(self.stage, 0.0) + now - self.t
+            self.lines.markdown("\n".join(f"- {s}: {t:.0f} s" for s, t in self.seconds.items()))
+        self.t = now
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        if stage != self.stage:
+            self._close_stage()
+            self.stage = stage
+        self.bar.progress(min(1.0, done / max(total, 1)), text=f"{stage}: {done:,} / {total:,}")
+
+    def finish(self) -> None:
+        self._close_stage()
+        self.stage = ""
+
+
 def first_launch() -> None:
-    st.title("🔬 k-means autointerp")
+    st.title("k-means autointerp")
     st.info(
         "No workspace yet. Building the default one: the embedded SmolLM2-135M-Instruct on English "
-        "Wikipedia text. This takes a few minutes once; later launches load it in seconds."
+        "Wikipedia text, with every centroid explained offline. This takes about a minute once; later launches "
+        "load it in seconds."
     )
+    from autointerp.build.models import release_memory
+    from autointerp.prepare import prepare_workspace
+
     with st.status("Building the default workspace…", expanded=True) as status:
-        bar = st.progress(0.0, text="starting")
-
-        def progress(stage: str, done: int, total: int) -> None:
-            bar.progress(min(1.0, done / max(total, 1)), text=f"{stage}: {done:,} / {total:,}")
-
+        log = StageLog()
         try:
-            build_workspace(default_config(), progress=progress)
+            prepare_workspace(default_config(), progress=log)
+            log.finish()
         except AutoInterpError as exc:
             status.update(label="The build failed", state="error")
             st.error(f"{exc}\n\nFix the cause and reload the page.")
             st.stop()
-        status.update(label="Workspace ready", state="complete")
+        status.update(label=f"Workspace ready ({time.perf_counter() - log.t0:.0f} s)", state="complete")
+    release_memory()  # the build's activations are garbage now: steady use starts lean
     st.rerun()
 
 
@@ -94,6 +133,7 @@ def sidebar_explainer(interp) -> object | None:
         key = st.sidebar.text_input("API key (or ANTHROPIC_API_KEY)", type="password", key="llm_key_a")
         settings = ClientSettings(provider, model, api_key=key, retries=1, timeout=30)
     if provider in (Provider.OPENAI, Provider.ANTHROPIC):
+        test_connection(settings)
         return session_client(settings)
     return make_client(settings, interp.model)
 
@@ -108,6 +148,21 @@ def session_client(settings: ClientSettings) -> object | None:
     return held[1]
 
 
+def test_connection(settings: ClientSettings) -> None:
+    """One short request with these settings; the answer or the failure shows right under the button."""
+    from dataclasses import replace
+
+    from autointerp.explain.clients.check import check_connection
+
+    if st.sidebar.button("Test connection", key="llm_test"):
+        with st.spinner("Testing the LLM connection: one short request…"):
+            result = asyncio.run(check_connection(make_client(replace(settings, retries=0, timeout=10))))
+        st.session_state["llm_test_result"] = (settings, result)
+    last = st.session_state.get("llm_test_result")
+    if last and last[0] == settings:  # a result for other settings would mislead
+        (st.sidebar.success if last[1].ok else st.sidebar.error)(last[1].message)
+
+
 spaces = list_workspaces()
 if not spaces:
     first_launch()
@@ -116,7 +171,20 @@ default_name = BuildConfig().folder_name() if BuildConfig().folder_name() in lab
 goto = st.session_state.pop("goto_workspace", None)  # a page asked for another workspace (a stack's layer)
 if goto in labels:
     st.session_state["workspace"] = goto
-name = st.sidebar.selectbox("Workspace", list(labels), index=list(labels).index(default_name), key="workspace")
+linked = linked_workspace()
+if "workspace" not in st.session_state and linked:  # a shared link names the workspace, once per session
+    if linked in labels:
+        default_name = linked
+    else:
+        st.warning(f"The link names workspace `{linked}`, which is not built here; showing `{default_name}`.")
+name = st.sidebar.selectbox(
+    "Workspace",
+    list(labels),
+    index=list(labels).index(default_name),
+    key="workspace",
+    format_func=workspace_label,
+    help="Built workspaces in the workspaces folder (below). Build more with `python -m autointerp build`.",
+)
 try:
     with st.spinner("Loading the model and workspace…", show_time=True):
         interp = load_interp(str(labels[name]))
@@ -132,9 +200,13 @@ st.sidebar.markdown(
 )
 st.session_state["interp"] = interp
 st.session_state["llm_client"] = sidebar_explainer(interp)
+follow_deep_link()
 st.sidebar.caption(ws.attribution)
 st.sidebar.caption(f"Semantic concepts: {ws.metadata.get('concepts', 'none (built before concept features)')}")
-st.sidebar.caption(f"Workspaces folder: `{default_workspace_root()}`")
+st.sidebar.html(
+    f'<div style="font-size:12px;color:#666;overflow-wrap:anywhere">Workspace <code>{esc(name)}</code> in '
+    f"<code>{esc(default_workspace_root())}</code></div>"
+)
 
 try:
     nav.run()

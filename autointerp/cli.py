@@ -18,6 +18,7 @@ from autointerp.records import SentenceRow
 
 if TYPE_CHECKING:
     from autointerp.analysis.depth import DepthAnalysis
+    from autointerp.analysis.sentence import SentenceAnalysis
     from autointerp.explain.lifecycle import LLMChoice
     from autointerp.interp import KMeansAutoInterp
 
@@ -127,6 +128,12 @@ def build_parser() -> ArgumentParser:
     b.add_argument("--backend", choices=("local", "ray"), default="local", help="ray: shard across Ray workers")
     b.add_argument("--workers", type=int, default=2, help="Ray workers (with --backend ray)")
     b.add_argument("--layers", default=None, help="build a stack: comma-separated layers (replaces --layer)")
+    b.add_argument(
+        "--no-explain",
+        dest="explain",
+        action="store_false",
+        help="skip explaining every centroid offline after the build (a few seconds for k=256)",
+    )
     for name in ("analyze", "meta", "explain"):
         p = sub.add_parser(name)
         if name != "explain":
@@ -138,6 +145,12 @@ def build_parser() -> ArgumentParser:
             p.add_argument("--json", action="store_true", help="print the rows as JSON")
             p.add_argument("--layers", default=None, help="analyse at several layers of a stack (e.g. 3,6,9,12)")
             p.add_argument("--stack", default=None, help="a built stack folder (default: build/reuse from the flags)")
+            p.add_argument(
+                "--html",
+                metavar="FILE",
+                help="also write the analysis as one self-contained HTML page (chips with hover cards, table, "
+                "meta-interpretation) that opens offline in any browser",
+            )
         if name == "explain":
             p.add_argument("--ids", default="", help="comma-separated centroid ids (default: all)")
             p.add_argument("--force", action="store_true")
@@ -162,11 +175,15 @@ def run(a: argparse.Namespace) -> int:
         print(path)
         return 0
     if a.cmd == "analyze" and (a.layers is not None or a.stack):
+        if a.html:
+            raise InputError("--html exports one layer's analysis: use --workspace (or the build flags), not --layers")
         return analyze_layers(a)
     if a.cmd == "build":
+        from autointerp.prepare import prepare_workspace
+
         with TqdmProgress() as bars:
-            path = build_workspace(
-                config_from_args(a), a.out, bars, force=a.force, backend=a.backend, workers=a.workers
+            path = prepare_workspace(
+                config_from_args(a), a.out, bars, force=a.force, backend=a.backend, workers=a.workers, explain=a.explain
             )
         print(path)
         return 0
@@ -185,6 +202,8 @@ def run(a: argparse.Namespace) -> int:
         if analysis.notice:
             print(analysis.notice, file=sys.stderr)
         print(json.dumps([r.to_dict() for r in analysis.rows], indent=1) if a.json else format_table(analysis.rows))
+        if a.html:
+            write_html(Path(a.html), analysis, interp, client)
     elif a.cmd == "meta":
         print(asyncio.run(interp.interpret_with_meta_model(a.sentence, llm_client=client)))
     else:
@@ -214,6 +233,20 @@ def analyze_layers(a: argparse.Namespace) -> int:
         print(depth.notice, file=sys.stderr)
     print(json.dumps(depth.to_dict(), indent=1) if a.json else format_depth_table(depth))
     return 0
+
+
+def write_html(path: Path, analysis: SentenceAnalysis, interp: KMeansAutoInterp, client: LLMChoice) -> None:
+    """The HTML export, with the meta-interpretation written by the same client as the analysis."""
+    from autointerp.analysis.meta import interpret
+    from autointerp.explain.lifecycle import plan_for
+    from autointerp.files import atomic_write_text
+    from autointerp.ui.export import about_workspace, analysis_html
+
+    meta = asyncio.run(interpret(analysis, plan_for(client, interp.explanations.explainer).text_client))
+    ws = interp.workspace
+    about = about_workspace(ws.config, interp.num_centroids, ws.path.name) if ws is not None else {}
+    atomic_write_text(path, analysis_html(analysis.rows, meta, about, analysis.notice))
+    print(f"wrote {path}", file=sys.stderr)
 
 
 def explain(a: argparse.Namespace, interp: KMeansAutoInterp, client: LLMChoice) -> int:

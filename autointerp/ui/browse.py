@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -252,7 +253,54 @@ def cache_rows(interp: KMeansAutoInterp, records: list[CentroidExplanation]) -> 
             "stale": bool(interp.stale_reasons(e)),
             "human_edited": e.info.human_edited,
             "accepted": bool(e.info.accepted),
-            "timestamp": e.timestamp,
+            "timestamp": e.timestamp[:16].replace("T", " "),  # to the minute: the grid has no room for more
         }
         for e in records
     ]
+
+
+_FOLDER = re.compile(r"^(?P<model>.+)-L(?P<layer>\d+)-(?P<site>[a-z_]+)-k(?P<k>\d+)-(?P<fp>[0-9a-f]+)$")
+_SITE_SHORT = {"layer_output": "residual", "mlp_output": "MLP", "attention_output": "attention"}
+
+
+def workspace_label(folder: str) -> str:
+    """A workspace folder name short enough for the sidebar: what differs between workspaces comes first."""
+    m = _FOLDER.match(folder)
+    if not m:
+        return folder
+    site = _SITE_SHORT.get(m["site"], m["site"])
+    return f"L{m['layer']} {site} · k{m['k']} · {m['model']} · {m['fp'][:6]}"
+
+
+def score_breakdown(e: CentroidExplanation) -> list[dict[str, str]]:
+    """The score breakdown as two columns (measure, value), so nothing is cut at any width."""
+    rows = score_rows(e)
+    if not rows:
+        return []
+
+    def fmt(v: Any) -> str:
+        if v is None or v == "":
+            return "—"
+        return f"{v:.3f}" if isinstance(v, float) else str(v)
+
+    return [{"measure": k, "value": fmt(v)} for k, v in rows[0].items()]
+
+
+def regenerate_message(old: CentroidExplanation | None, new: CentroidExplanation) -> tuple[bool, str]:
+    """(changed, what to tell the user) after a regeneration: saying nothing when nothing changed looks broken."""
+    conf = f"{new.confidence:.2f}" if new.measured else f"not measured ({new.status})"
+    if old is None:
+        return True, f"Centroid {new.centroid_id} explained: {new.explanation!r}, confidence {conf}."
+    same_text = old.explanation == new.explanation
+    same_score = old.status == new.status and (not new.measured or round(old.confidence, 4) == round(new.confidence, 4))
+    if same_text and same_score:
+        return False, (
+            f"Regenerated centroid {new.centroid_id}: the same explanation and confidence ({conf}) as before. "
+            f"The {new.info.explainer or 'current'} explainer gives the same answer for the same evidence; "
+            "choose another explainer in the sidebar, or edit the explanation in Cache review."
+        )
+    before = f"{old.confidence:.2f}" if old.measured else "not measured"
+    return (
+        True,
+        f"Regenerated centroid {new.centroid_id}: {old.explanation!r} ({before}) → {new.explanation!r} ({conf}).",
+    )

@@ -35,7 +35,7 @@ CHIP_CSS = """
 [data-testid="stElementContainer"]:has(.ai-chips),[data-testid="stHtml"]:has(.ai-chips){position:relative;z-index:50;overflow:visible}
 .ai-chips{line-height:2.3;font-family:ui-monospace,SFMono-Regular,Menlo,monospace;font-size:15px}
 .ai-chip{position:relative;display:inline-block;padding:1px 4px;margin:1px;border-radius:4px;
-  border:1px solid rgba(0,0,0,.15);cursor:default;color:#111;white-space:pre}
+  border:1px solid rgba(0,0,0,.15);cursor:pointer;color:#111;white-space:pre}
 .ai-chip.low{border:1px dashed #555;color:#555}
 .ai-chip.unmeasured{border:1px dotted #888}
 .ai-chip.trivial{background-image:repeating-linear-gradient(45deg,rgba(0,0,0,.06) 0 4px,transparent 4px 8px)}
@@ -43,7 +43,9 @@ CHIP_CSS = """
   max-width:360px;white-space:normal;background:#1f2430;color:#f5f5f5;padding:8px 10px;border-radius:6px;
   font:13px/1.4 system-ui,sans-serif;box-shadow:0 4px 14px rgba(0,0,0,.3);transition:opacity .1s}
 .ai-chip.flip .ai-tip{left:auto;right:0}
-.ai-chip:hover .ai-tip{visibility:visible;opacity:1}
+.ai-chip:hover .ai-tip,.ai-chip:focus .ai-tip{visibility:visible;opacity:1}
+.ai-chip:focus{outline:2px solid #3b6fd8;outline-offset:1px}
+.ai-chip.sel{outline:2px solid #d62728;outline-offset:1px}
 .ai-tip b{color:#ffd479}
 .ai-br{display:block;height:0}
 .ai-ex{font-family:ui-monospace,monospace;font-size:13px;line-height:1.6;margin:2px 0;white-space:pre-wrap}
@@ -78,9 +80,9 @@ def tooltip_html(row: SentenceRow) -> str:
     return "<br>".join(lines)
 
 
-def token_chips_html(rows: list[SentenceRow], selected: int | None = None) -> str:
+def token_chips_html(rows: list[SentenceRow], selected: int | None = None, block_id: str = "ai-chips") -> str:
     """Token heatmap: one chip per token, coloured by centroid, with a hover card of details."""
-    parts = [CHIP_CSS, '<div class="ai-chips" id="ai-chips">']
+    parts = [CHIP_CSS, f'<div class="ai-chips" id="{esc(block_id)}">']
     n = len(rows)
     for i, row in enumerate(rows):
         cls = ["ai-chip"]
@@ -92,11 +94,11 @@ def token_chips_html(rows: list[SentenceRow], selected: int | None = None) -> st
             cls.append("trivial")
         if i > n * 0.6:
             cls.append("flip")
-        style = f"background-color:{centroid_color(row.centroid_id)}"
         if selected is not None and row.position == selected:
-            style += ";outline:2px solid #d62728"
+            cls.append("sel")
+        style = f"background-color:{centroid_color(row.centroid_id)}"
         parts.append(
-            f'<span class="{" ".join(cls)}" style="{style}" data-pos="{row.position}" '
+            f'<span class="{" ".join(cls)}" style="{style}" tabindex="0" data-pos="{row.position}" '
             f'data-centroid="{row.centroid_id}">{esc(visible(row.token_str))}'
             f'<span class="ai-tip" role="tooltip">{tooltip_html(row)}</span></span>'
         )
@@ -117,3 +119,23 @@ def examples_html(examples: list[dict[str, Any]], centroid_id: int) -> str:
     if not examples:
         out.append('<div class="ai-ex">No validation tokens belong to this centroid.</div>')
     return "".join(out)
+
+
+SENTENCE_END = frozenset(".!?")
+
+
+def segments(rows: list[SentenceRow], min_len: int = 12, max_len: int = 60) -> list[list[SentenceRow]]:
+    """Split the chips into blocks at sentence ends and newlines (at least `min_len`, at most `max_len` tokens
+    each), so that a token's details can open right below the block that holds it, whatever the text's length."""
+    out: list[list[SentenceRow]] = []
+    block: list[SentenceRow] = []
+    for row in rows:
+        block.append(row)
+        tok = row.token_str
+        ends = "\n" in tok or (tok.strip() and tok.strip()[-1] in SENTENCE_END and len(block) >= min_len)
+        if ends or len(block) >= max_len:
+            out.append(block)
+            block = []
+    if block:
+        out.append(block)
+    return out

@@ -45,21 +45,12 @@ def centroid_map_figure(table: list[CentroidSummary], selected: int | None = Non
                 hovertemplate="centroid %{customdata[0]}<br>%{text}<br>confidence %{customdata[2]}"
                 "<br>population %{customdata[1]}<extra></extra>",
                 name="explained" if explained else "unexplained",
+                # a click selects a point; plotly would then fade every other one, so keep all opaque
+                selected={"marker": {"opacity": 1}},
+                unselected={"marker": {"opacity": 1}},
             )
         )
-    if selected is not None:
-        r = next((r for r in table if r.centroid_id == selected), None)
-        if r:
-            fig.add_trace(
-                go.Scatter(
-                    x=[r.x],
-                    y=[r.y],
-                    mode="markers",
-                    hoverinfo="skip",
-                    showlegend=False,
-                    marker={"size": 30, "color": "rgba(0,0,0,0)", "line": {"width": 3, "color": "#d62728"}},
-                )
-            )
+    _add_ring(fig, table, selected)
     fig.update_layout(
         height=460,
         margin={"l": 10, "r": 10, "t": 30, "b": 10},
@@ -70,6 +61,23 @@ def centroid_map_figure(table: list[CentroidSummary], selected: int | None = Non
         clickmode="event+select",
     )
     return fig
+
+
+def _add_ring(fig: go.Figure, table: list[CentroidSummary], selected: int | None) -> None:
+    """A red ring around the selected centroid, drawn as the last trace."""
+    r = next((r for r in table if r.centroid_id == selected), None)
+    if r is None:
+        return
+    fig.add_trace(
+        go.Scatter(
+            x=[r.x],
+            y=[r.y],
+            mode="markers",
+            hoverinfo="skip",
+            showlegend=False,
+            marker={"size": 30, "color": "rgba(0,0,0,0)", "line": {"width": 3, "color": "#d62728"}},
+        )
+    )
 
 
 def distance_histogram(distances: np.ndarray, centroid_id: int) -> go.Figure:

@@ -57,3 +57,21 @@ def test_batching_and_padding_never_reach_the_data(tiny_model):
         assert b.positions[b.window_ids == i].tolist() == list(range(len(w)))
     small = list(iter_activations(tiny_model, windows, 2, "layer_output", sink, batch_tokens=8))
     assert len(small) == 3
+
+
+def test_gguf_conversion_reports_each_tensor():
+    """The first launch shows the conversion's own progress by standing in for the tqdm that transformers
+    wraps around the GGUF tensors; this fails loudly if transformers stops doing that."""
+    import inspect
+
+    from transformers import modeling_gguf_pytorch_utils as gguf_utils
+
+    from autointerp.build.models import _gguf_tensor_progress  # the hook itself is under test
+
+    assert "tqdm(reader.tensors" in inspect.getsource(gguf_utils.load_gguf_checkpoint)
+    seen: list[tuple[int, int]] = []
+    original = gguf_utils.tqdm
+    with _gguf_tensor_progress(lambda i, n: seen.append((i, n))):
+        items = list(gguf_utils.tqdm(["a", "b", "c"], desc="Converting and de-quantizing GGUF tensors..."))
+    assert items == ["a", "b", "c"] and seen == [(0, 3), (1, 3), (2, 3), (3, 3)]
+    assert gguf_utils.tqdm is original  # put back afterwards

@@ -1,6 +1,7 @@
 """AppTest: every page and its main interactions, with no exception raised."""
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -10,6 +11,8 @@ from streamlit.testing.v1 import AppTest
 from autointerp import CentroidExplanationCache
 from autointerp.build.wordnet import find_data_dir
 from autointerp.records import Status
+
+EXAMPLE_2 = "In 1969, Neil Armstrong became the first person to walk on the Moon."
 
 
 @pytest.fixture()
@@ -27,48 +30,122 @@ def new_app() -> AppTest:
     return AppTest.from_file(APP, default_timeout=120)
 
 
-def test_sentence_page_analyzes_and_selects_a_token(app_env):
+def components(at: AppTest, name: str) -> list[dict]:
+    """The data each mounted v2 component of this name was given (AppTest does not run their JavaScript)."""
+    return [json.loads(e.proto.json or "null") for e in at.get("bidi_component") if e.proto.component_name == name]
+
+
+def chips_html(at: AppTest) -> str:
+    return "".join(d["html"] for d in components(at, "autointerp_chips"))
+
+
+def n_chips(html: str) -> int:
+    return len(re.findall(r'class="ai-chip[ "]', html))
+
+
+def test_sentence_page_analyzes_selects_a_token_and_keeps_the_address(app_env):
     at = new_app().run()
     assert not at.exception
     assert at.title[0].value == "Sentence analysis"
     at.text_area(key="sentence").set_value("The cat sat on the mat.").run()
     assert not at.exception
-    body = at.html[0].proto.body
-    assert body.count('class="ai-chip') >= 5 and "ai-tip" in body
+    body = chips_html(at)
+    assert n_chips(body) >= 5 and "ai-tip" in body and "explainer" in body
     cols = at.dataframe[0].value.columns.tolist()
     assert cols[:6] == ["Pos", "Token", "C-ID", "Conf", "Act", "Explanation"] and "Explainer" in cols
     assert "centroid" in at.code[0].value  # meta-interpretation cites centroids
-    at.pills(key="token_pick").set_value(at.pills(key="token_pick").options[1]).run()
+    assert at.query_params["text"] == "The cat sat on the mat." and at.query_params["workspace"] == app_env.name
+    at.session_state["token_sel"] = 1  # what a click on the second chip sets
+    at.run()
     assert not at.exception
-    assert any("Centroid" in m.value for m in at.markdown)
+    assert at.query_params["token"] == "1"
+    assert 'class="ai-chip sel' in chips_html(at) or " sel" in chips_html(at)
+    assert any("Centroid" in h.proto.body and "position 1" in h.proto.body for h in at.html)
     assert any('class="ai-ex"' in h.proto.body for h in at.html)
+    assert len(components(at, "autointerp_copy_link")) == 1
+    assert {b.label for b in at.get("download_button")} >= {"Download as HTML", "Download chips (SVG)"}
+
+
+def test_a_shared_link_opens_its_view(app_env):
+    at = new_app()
+    at.query_params.update({"text": "A dog ran in the park.", "token": "2", "workspace": app_env.name, "layer": "2"})
+    at.run()
+    assert not at.exception
+    assert at.text_area(key="sentence").value == "A dog ran in the park."
+    assert " sel" in chips_html(at) and any("position 2" in h.proto.body for h in at.html)
+    assert at.query_params["layer"] == "2"  # a layer stack's parameter is passed through untouched
+    bad = new_app()
+    bad.query_params.update({"text": "A dog.", "token": "99", "workspace": "no-such-workspace"})
+    bad.run()
+    assert not bad.exception
+    warnings = " ".join(w.value for w in bad.warning)
+    assert "no-such-workspace" in warnings and "past the end" in warnings
+    assert "token" not in bad.query_params and bad.query_params["workspace"] == app_env.name
+
+
+def test_example_picker_changes_the_text(app_env, tiny_model):
+    at = new_app().run()
+    at.selectbox(key="example").set_value(EXAMPLE_2).run()
+    assert not at.exception
+    assert at.text_area(key="sentence").value == EXAMPLE_2
+    assert at.query_params["text"] == EXAMPLE_2
+    n = len(tiny_model.tokenizer(EXAMPLE_2, add_special_tokens=False)["input_ids"])
+    assert n_chips(chips_html(at)) == n  # the chips are the new text's tokens
+
+
+def test_long_text_opens_the_panel_after_its_own_sentence(app_env):
+    text = " ".join(f"Sentence number {i} is about the cat and the dog." for i in range(40))
+    at = new_app().run()
+    at.text_area(key="sentence").set_value(text).run()
+    blocks = components(at, "autointerp_chips")
+    assert len(blocks) >= 4  # one block per sentence or so (the tiny model reads 127 tokens), each clickable
+    target = int(re.search(r'data-pos="(\d+)"', blocks[len(blocks) // 2]["html"])[1]) + 1  # in a middle block
+    at.session_state["token_sel"] = target
+    at.run()
+    assert not at.exception
+    order = [getattr(e, "type", type(e).__name__) for e in at.main]
+    kinds = [
+        "chips" if o == "bidi_component" and e.proto.component_name == "autointerp_chips" else o
+        for o, e in zip(order, at.main, strict=True)
+    ]
+    panel = next(i for i, e in enumerate(at.main) if type(e).__name__ == "Html" and "position" in e.proto.body)
+    chips_before = kinds[:panel].count("chips")
+    block_of_target = next(i for i, d in enumerate(blocks) if f'data-pos="{target}"' in d["html"])
+    assert chips_before == block_of_target + 1  # right after the block holding the token, not after all of them
 
 
 def test_local_model_explainer_from_the_sidebar(app_env):
-    at = new_app().run()
-    at.selectbox(key="explainer_choice").set_value("Local model (label choice)").run()
+    at = new_app()
+    at.session_state["explainer_choice"] = "Local model (label choice)"  # set before the run: see below
+    at.run()
     assert not at.exception
     at.text_area(key="sentence").set_value("A dog ran in the park.").run()
     assert not at.exception
     recs = CentroidExplanationCache(app_env / "explanations").all()
-    assert recs and {r.metadata["explainer"] for r in recs} <= {"local-lm-choice", "offline-rules"}
+    assert recs and {r.metadata["explainer"] for r in recs} == {"local-lm-choice"}
+    assert "local-lm-choice" in chips_html(at)  # the hover cards name the explainer
 
 
-def test_unreachable_llm_gets_a_helpful_state(app_env):
+def closed_port() -> int:
     import socket
 
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]  # closed once the block ends: nothing listens there
+        return sock.getsockname()[1]  # closed once the block ends: nothing listens there
+
+
+def test_unreachable_llm_gets_a_helpful_state(app_env):
     at = new_app()
     at.session_state["explainer_choice"] = "OpenAI-compatible"
-    at.session_state["llm_base_url"] = f"http://127.0.0.1:{port}/v1"
+    at.session_state["llm_base_url"] = f"http://127.0.0.1:{closed_port()}/v1"
     at.run()
     assert not at.exception
-    warning = next(w.value for w in at.warning if "The LLM failed" in w.value)
-    # grouped by reason, with the count and the first message
-    assert "got no explanation" in warning and "- unreachable: " in warning and "ConnectError" in warning
+    warning = [w.value for w in at.warning if "The LLM failed" in w.value]
+    assert len(warning) == 1 and "Reason:" in warning[0] and "Test connection" in warning[0]  # the detail, once
+    assert "Reason" not in chips_html(at) and "failed" in chips_html(at)  # cards say only "failed"
     assert not CentroidExplanationCache(app_env / "explanations").ids()
+    # "Test connection" itself is driven in the browser test: AppTest does not send clicks on sidebar widgets
+    # when the app uses st.navigation (the sidebar is empty in its tree after a rerun, with main's app.py too).
 
 
 def test_switching_workspace_reanalyses(app_env, tiny_config, tiny_model, tmp_path):
@@ -77,11 +154,14 @@ def test_switching_workspace_reanalyses(app_env, tiny_config, tiny_model, tmp_pa
     other = build_workspace(tiny_config.with_(k=5), app_env.parent, model=tiny_model)
     at = new_app().run()
     first = {int(c) for c in at.dataframe[0].value["C-ID"]}
-    at.selectbox(key="workspace").set_value(other.name).run()
+    box = at.selectbox(key="workspace")
+    assert all(len(label) < len(name) for label, name in zip(box.options, [app_env.name, other.name], strict=False))
+    box.set_value(other.name).run()
     assert not at.exception
     ids = {int(c) for c in at.dataframe[0].value["C-ID"]}
     assert ids <= set(range(5)) and CentroidExplanationCache(other / "explanations").ids()
     assert first  # the first workspace had an analysis too
+    assert at.query_params["workspace"] == other.name
 
 
 def test_empty_sentence_shows_a_warning_not_a_crash(app_env):
@@ -91,23 +171,43 @@ def test_empty_sentence_shows_a_warning_not_a_crash(app_env):
     assert "empty" in at.warning[0].value
 
 
-def test_centroid_browser_selects_and_generates(app_env):
-    at = new_app().run()
-    at.switch_page("pages/centroids.py").run()
+def centroid_picker(at: AppTest):
+    return next(s for s in at.selectbox if s.label == "Centroid")
+
+
+def test_centroid_browser_link_ring_explain_all_and_regenerate(app_env):
+    at = new_app().run()  # the sentence page explains the default example's centroids, not all 8
+    n_missing = 8 - len(CentroidExplanationCache(app_env / "explanations").ids())
+    assert n_missing > 0
+    at.switch_page("pages/centroids.py")
+    at.query_params["centroid"] = "3"
+    at.run()
     assert not at.exception
     assert at.title[0].value == "Centroid browser"
+    assert centroid_picker(at).value == 3
     fig = json.loads(at.get("plotly_chart")[0].proto.spec)
     assert sum(len(t["x"]) for t in fig["data"]) == 8 + 1  # every centroid, plus the selection ring
-    at.selectbox(key="c_select").set_value(3).run()
+    points = {c[0]: (x, y) for t in fig["data"][:-1] for x, y, c in zip(t["x"], t["y"], t["customdata"], strict=True)}
+    ring = fig["data"][-1]
+    assert (ring["x"][0], ring["y"][0]) == points[3]
+    assert all(t["unselected"]["marker"]["opacity"] == 1 for t in fig["data"][:-1])  # no fading on click
+    assert sum("—" in label for label in centroid_picker(at).options) == n_missing
+    at.button(key="explain_all").click().run()
     assert not at.exception
+    labels = centroid_picker(at).options
+    assert all("—" not in label for label in labels)  # labels follow the new explanations at once
+    assert centroid_picker(at).value == 3 and at.query_params["centroid"] == "3"
+    assert any(f"Explained {n_missing}" in s.value for s in at.success)
     at.button(key="regen").click().run()
     assert not at.exception
-    assert CentroidExplanationCache(app_env / "explanations").has(3)
+    assert any("same explanation and confidence" in i.value for i in at.info)  # nothing changed, and it says so
+    breakdown = [d for d in at.dataframe if list(d.value.columns) == ["measure", "value"]]
+    assert breakdown and "balanced accuracy" in set(breakdown[0].value["measure"])
     at.text_input(key="c_query").set_value("zzzz-no-match").run()
     assert not at.exception and "No centroid matches" in at.warning[0].value
 
 
-def test_cache_page_edit_accept_delete_export(app_env):
+def test_cache_page_edit_accept_regenerate_delete(app_env):
     at = new_app().run()  # analysing the default example fills the cache
     at.switch_page("pages/cache.py").run()
     assert not at.exception
@@ -122,17 +222,21 @@ def test_cache_page_edit_accept_delete_export(app_env):
     assert rec.metadata["score"]["method"] == "exact-rule"
     at.button(key="accept").click().run()
     assert cache.get(cid).metadata.get("accepted")
+    at.button(key="regenerate").click().run()
+    assert not at.exception
+    assert any("Regenerated centroid" in m.value for m in [*at.success, *at.info])
     at.button(key="delete").click().run()
     assert not at.exception and not cache.has(cid)
 
 
-def test_first_launch_builds_the_default_workspace(tiny_config, tmp_path, monkeypatch):
+def test_first_launch_builds_and_explains_the_default_workspace(tiny_config, tmp_path, monkeypatch):
     monkeypatch.setenv("AUTOINTERP_WORKSPACES", str(tmp_path / "fresh"))
     overrides = {k: v for k, v in tiny_config.to_dict().items()}
     monkeypatch.setenv("AUTOINTERP_DEFAULT_BUILD", json.dumps(overrides))
     at = new_app().run()
     assert not at.exception
-    assert any(p.is_dir() for p in (tmp_path / "fresh").iterdir())
+    (built,) = [p for p in (tmp_path / "fresh").iterdir() if p.is_dir()]
+    assert len(CentroidExplanationCache(built / "explanations").ids()) == tiny_config.k  # the map starts in colour
     assert at.title[0].value == "Sentence analysis"
 
 
@@ -162,11 +266,13 @@ def test_edits_are_read_as_rules_and_unreadable_text_shows_as_not_measured(app_e
     assert rec.measured and rec.info.score.method == "exact-rule"
     assert rec.info.rule == [["lex:noun.animal"], ["syn:living_thing.n.01"]]
     at.switch_page("pages/centroids.py").run()
-    at.selectbox(key="c_select").set_value(cid).run()
+    centroid_picker(at).set_value(cid).run()
     assert not at.exception
     assert next(m for m in at.metric if m.label == "Confidence").value == f"{rec.confidence:.2f}"
-    breakdown = next(d.value for d in at.dataframe if "read as rule" in d.value.columns)
-    assert breakdown["read as rule"][0] == "lex:noun.animal OR syn:living_thing.n.01"
+    breakdown = next(d.value for d in at.dataframe if list(d.value.columns) == ["measure", "value"])
+    assert dict(zip(breakdown["measure"], breakdown["value"], strict=True))["read as rule"] == (
+        "lex:noun.animal OR syn:living_thing.n.01"
+    )
 
     at.switch_page("pages/cache.py").run()
     at.selectbox(key="act_id").set_value(cid).run()
@@ -174,14 +280,14 @@ def test_edits_are_read_as_rules_and_unreadable_text_shows_as_not_measured(app_e
     at.button(key="save_one").click().run()
     assert not at.exception and cache.get(cid).status is Status.UNSCORED
     at.switch_page("pages/centroids.py").run()
-    at.selectbox(key="c_select").set_value(cid).run()
+    centroid_picker(at).set_value(cid).run()
     assert next(m for m in at.metric if m.label == "Confidence").value == "not measured"
 
     at.switch_page("pages/analyze.py").run()
     at.text_area(key="sentence").set_value(SENTENCE)
     at.button(key="analyze").click().run()
     assert not at.exception
-    chip = _chip(at.html[0].proto.body, fox)
+    chip = _chip(chips_html(at), fox)
     assert "unmeasured" in chip and "not measured" in chip and "0.00" not in chip and " low" not in chip
     table = at.dataframe[0].value
     assert table["Conf"][table["C-ID"] == cid].isna().all()

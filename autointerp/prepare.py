@@ -1,0 +1,53 @@
+"""A workspace ready to show: built, then every centroid explained offline, so the map starts in colour.
+
+Used by `python -m autointerp build` and the dashboard's first launch. The offline explainer needs no LLM and
+takes a few seconds for 256 centroids; explanations already cached and current are kept, so a rerun resumes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from pathlib import Path
+from typing import Any
+
+from autointerp.build.models import load_model
+from autointerp.config import BuildConfig
+from autointerp.explain.lifecycle import ExplainCounts
+from autointerp.interp import KMeansAutoInterp
+from autointerp.progress import Progress, silent
+from autointerp.workspace import build_workspace
+
+EXPLAIN_STAGE = "explain every centroid (offline)"
+
+
+def explain_offline(interp: KMeansAutoInterp, progress: Progress = silent) -> ExplainCounts:
+    ids = list(range(interp.num_centroids))
+    progress(EXPLAIN_STAGE, 0, len(ids))
+    return asyncio.run(
+        interp.explanations.explain_all(ids, concurrency=1, on_done=lambda i, n: progress(EXPLAIN_STAGE, i, n))
+    )
+
+
+def prepare_workspace(
+    config: BuildConfig,
+    root: str | os.PathLike[str] | None = None,
+    progress: Progress = silent,
+    *,
+    model: Any = None,
+    force: bool = False,
+    backend: str = "local",
+    workers: int = 2,
+    explain: bool = True,
+) -> Path:
+    """Build (or reuse) the workspace for `config`, then explain its centroids offline unless `explain` is off.
+
+    The model is loaded once and shared by both steps."""
+    if model is None:
+        progress("load model", 0, 1)
+        model = load_model(config.model, dtype=config.dtype, progress=progress)
+        progress("load model", 1, 1)
+    path = build_workspace(config, root, progress, model=model, force=force, backend=backend, workers=workers)
+    if explain:
+        explain_offline(KMeansAutoInterp.from_workspace(path, model=model), progress)
+    return path

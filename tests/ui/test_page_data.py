@@ -1,0 +1,50 @@
+"""Page data helpers: chip blocks, regeneration feedback, the score breakdown and workspace labels."""
+
+from __future__ import annotations
+
+import asyncio
+
+from autointerp.config import BuildConfig
+from autointerp.records import SentenceRow, Status
+from autointerp.ui.browse import regenerate_message, score_breakdown, workspace_label
+from autointerp.ui.chips import segments
+
+
+def row(i: int, tok: str) -> SentenceRow:
+    return SentenceRow(i, i, tok, 0, "", 0.0, 0.0, 0.0, 0.0, 1, 0.0)
+
+
+def test_segments_break_at_sentence_ends_and_newlines_and_keep_every_token():
+    toks = ["A", " cat", " sat", "."] * 6 + ["\n", "Next", " line", "!"] + ["x"] * 130
+    rows = [row(i, t) for i, t in enumerate(toks)]
+    blocks = segments(rows, min_len=12, max_len=60)
+    assert [r.position for b in blocks for r in b] == list(range(len(rows)))  # nothing lost, order kept
+    assert blocks[0][-1].token_str == "." and len(blocks[0]) == 12  # the first sentence end after 12 tokens
+    assert any(b[-1].token_str == "\n" for b in blocks)
+    assert max(len(b) for b in blocks) == 60  # a text with no sentence ends is still cut into blocks
+
+
+def test_regenerate_says_when_nothing_changed(tiny_interp):
+    first = asyncio.run(tiny_interp.get_or_generate_explanation(0))
+    again = asyncio.run(tiny_interp.get_or_generate_explanation(0, force_regenerate=True))
+    changed, message = regenerate_message(first, again)
+    assert not changed and "same explanation and confidence" in message  # the offline explainer is deterministic
+    edited = asyncio.run(tiny_interp.edit_explanation(0, "Determiners and articles"))
+    changed, message = regenerate_message(edited, again)
+    assert changed and "Determiners and articles" in message and "→" in message
+    assert regenerate_message(None, again)[0]
+
+
+def test_score_breakdown_is_two_columns(tiny_interp):
+    e = asyncio.run(tiny_interp.get_or_generate_explanation(1))
+    rows = score_breakdown(e)
+    assert all(set(r) == {"measure", "value"} and isinstance(r["value"], str) for r in rows)
+    assert {"balanced accuracy", "95% CI", "members", "read as rule"} <= {r["measure"] for r in rows}
+    assert e.status is Status.SCORED or e.status is Status.INSUFFICIENT_DATA
+
+
+def test_workspace_label_is_short_and_keeps_what_differs():
+    name = BuildConfig().folder_name()
+    label = workspace_label(name)
+    assert label.startswith("L12 residual · k256") and name.rsplit("-", 1)[1][:6] in label
+    assert workspace_label("my-own-folder") == "my-own-folder"
