@@ -165,12 +165,19 @@ def run(a: argparse.Namespace) -> int:
     from autointerp.workspace import build_workspace
 
     if a.cmd == "build" and a.layers is not None:
-        from autointerp.stack import build_stack
+        from autointerp.prepare import prepare_stack
 
         layers = parse_layers(a.layers)
         with TqdmProgress() as bars:
-            path = build_stack(
-                config_from_args(a), layers, a.out, bars, force=a.force, backend=a.backend, workers=a.workers
+            path = prepare_stack(
+                config_from_args(a),
+                layers,
+                a.out,
+                bars,
+                force=a.force,
+                backend=a.backend,
+                workers=a.workers,
+                explain=a.explain,
             )
         print(path)
         return 0

@@ -16,17 +16,24 @@ from autointerp.config import BuildConfig
 from autointerp.explain.lifecycle import ExplainCounts
 from autointerp.interp import KMeansAutoInterp
 from autointerp.progress import Progress, silent
-from autointerp.workspace import build_workspace
+from autointerp.stack import build_stack
+from autointerp.workspace import build_workspace, workspace_path
 
 EXPLAIN_STAGE = "explain every centroid (offline)"
 
 
-def explain_offline(interp: KMeansAutoInterp, progress: Progress = silent) -> ExplainCounts:
+def explain_offline(interp: KMeansAutoInterp, progress: Progress = silent, stage: str = EXPLAIN_STAGE) -> ExplainCounts:
     ids = list(range(interp.num_centroids))
-    progress(EXPLAIN_STAGE, 0, len(ids))
-    return asyncio.run(
-        interp.explanations.explain_all(ids, concurrency=1, on_done=lambda i, n: progress(EXPLAIN_STAGE, i, n))
-    )
+    progress(stage, 0, len(ids))
+    return asyncio.run(interp.explanations.explain_all(ids, concurrency=1, on_done=lambda i, n: progress(stage, i, n)))
+
+
+def _model(config: BuildConfig, model: Any, progress: Progress) -> Any:
+    if model is None:
+        progress("load model", 0, 1)
+        model = load_model(config.model, dtype=config.dtype, progress=progress)
+        progress("load model", 1, 1)
+    return model
 
 
 def prepare_workspace(
@@ -43,11 +50,31 @@ def prepare_workspace(
     """Build (or reuse) the workspace for `config`, then explain its centroids offline unless `explain` is off.
 
     The model is loaded once and shared by both steps."""
-    if model is None:
-        progress("load model", 0, 1)
-        model = load_model(config.model, dtype=config.dtype, progress=progress)
-        progress("load model", 1, 1)
+    model = _model(config, model, progress)
     path = build_workspace(config, root, progress, model=model, force=force, backend=backend, workers=workers)
     if explain:
         explain_offline(KMeansAutoInterp.from_workspace(path, model=model), progress)
+    return path
+
+
+def prepare_stack(
+    config: BuildConfig,
+    layers: list[int],
+    root: str | os.PathLike[str] | None = None,
+    progress: Progress = silent,
+    *,
+    force: bool = False,
+    backend: str = "local",
+    workers: int = 2,
+    explain: bool = True,
+) -> Path:
+    """`prepare_workspace` for a stack: build it, then explain every layer's centroids offline."""
+    model = _model(config, None, progress)
+    path = build_stack(config, layers, root, progress, model, force=force, backend=backend, workers=workers)
+    if explain:
+        for layer in sorted(set(layers)):
+            ws = workspace_path(config.with_(layer=layer), root)
+            explain_offline(
+                KMeansAutoInterp.from_workspace(ws, model=model), progress, f"{EXPLAIN_STAGE}, layer {layer}"
+            )
     return path

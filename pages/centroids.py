@@ -1,6 +1,6 @@
 """Centroid browser: a map of all centroids, search and filters, and one centroid's full evidence.
 
-The selected centroid lives in `st.session_state["c_sel"]` and in the address (`?centroid=N`); the map, the
+The selected centroid lives in `st.session_state["c_select"]` and in the address (`?centroid=N`); the map, the
 selectbox and links from other pages all write it, and everything on the page reads it."""
 
 import asyncio
@@ -35,12 +35,12 @@ def follow_links(ids: list[int]) -> None:
     if problem:
         st.warning(f"Ignored part of the link: {problem}.")
     if linked is not None and linked != st.session_state.get("_c_written"):
-        st.session_state["c_sel"] = linked
+        st.session_state["c_select"] = linked
     if "goto_centroid" in st.session_state:  # sent by another page in this session
-        st.session_state["c_sel"] = int(st.session_state.pop("goto_centroid"))
-    if st.session_state.get("c_sel") not in ids:
-        st.session_state["c_sel"] = ids[0]
-    st.session_state["_c_written"] = st.query_params["centroid"] = st.session_state["c_sel"]
+        st.session_state["c_select"] = int(st.session_state.pop("goto_centroid"))
+    if st.session_state.get("c_select") not in ids:
+        st.session_state["c_select"] = ids[0]
+    st.session_state["_c_written"] = st.query_params["centroid"] = st.session_state["c_select"]
     if interp.workspace is not None:  # an id means something only in its workspace
         st.query_params["workspace"] = interp.workspace.path.name
 
@@ -50,7 +50,7 @@ def map_clicked() -> None:
     event = st.session_state.get("centroid_map") or {}
     points = (event.get("selection") or {}).get("points") or []
     if points and points[0].get("customdata"):
-        st.session_state["c_sel"] = int(points[0]["customdata"][0])
+        st.session_state["c_select"] = int(points[0]["customdata"][0])
 
 
 def explain_missing(todo: list[int], total: int) -> None:
@@ -89,11 +89,11 @@ def picker(ids: list[int], explanations) -> int:
     """The selectbox. Its key follows the labels, so a label never stays stale after explanations change."""
     labels = [f"{c}: {explanations[c].explanation if c in explanations else '—'}" for c in ids]
     key = f"c_select_{zlib.crc32(chr(0).join(labels).encode()):08x}"
-    st.session_state[key] = st.session_state["c_sel"]
+    st.session_state[key] = st.session_state["c_select"]
     label_of = dict(zip(ids, labels, strict=True))
 
     def chosen() -> None:
-        st.session_state["c_sel"] = st.session_state[key]
+        st.session_state["c_select"] = st.session_state[key]
 
     return st.selectbox("Centroid", ids, key=key, format_func=label_of.__getitem__, on_change=chosen)
 
@@ -171,7 +171,7 @@ follow_links(ids)
 map_col, detail_col = st.columns([5, 4], gap="medium")
 with map_col:
     st.plotly_chart(
-        centroid_map_figure(view, st.session_state["c_sel"]),
+        centroid_map_figure(view, st.session_state["c_select"]),
         key="centroid_map",
         on_select=map_clicked,
         selection_mode="points",

@@ -141,8 +141,9 @@ def test_unreachable_llm_gets_a_helpful_state(app_env):
     at.run()
     assert not at.exception
     warning = [w.value for w in at.warning if "The LLM failed" in w.value]
-    assert len(warning) == 1 and "ConnectError" in warning[0] and "Test connection" in warning[0]  # the detail, once
-    assert "Reason" not in chips_html(at) and "failed" in chips_html(at)  # cards say only "failed"
+    assert len(warning) == 1 and "Test connection" in warning[0]  # the detail, once, grouped by reason
+    assert "got no explanation" in warning[0] and "- unreachable: " in warning[0] and "ConnectError" in warning[0]
+    assert "ConnectError" not in chips_html(at) and "failed" in chips_html(at)  # cards say only "failed"
     assert not CentroidExplanationCache(app_env / "explanations").ids()
     # "Test connection" itself is driven in the browser test: AppTest does not send clicks on sidebar widgets
     # when the app uses st.navigation (the sidebar is empty in its tree after a rerun, with main's app.py too).

@@ -83,11 +83,16 @@ def test_a_plain_workspace_shows_no_depth_view(tiny_workspace, tmp_path, monkeyp
     assert not at.segmented_control and not any('id="ai-depth"' in h.proto.body for h in at.html)
 
 
+def centroid_picker(at):
+    """The centroid selectbox (its key follows its labels, so it is found by its label)."""
+    return next(s for s in at.selectbox if s.label == "Centroid")
+
+
 def test_centroid_browser_opens_a_child_at_its_own_layer(stack_env):
     at = open_at(stack_env, 1)
     at.switch_page("pages/centroids.py").run()
     assert not at.exception
-    cid = int(at.session_state["c_sel"])
+    cid = int(centroid_picker(at).value)
     kids = stack_env.children(1, cid)
     assert kids and stack_env.parents(1, cid) == []  # layer 1 is the shallowest
     assert any("shallowest layer" in c.value for c in at.caption)
@@ -99,10 +104,10 @@ def test_centroid_browser_opens_a_child_at_its_own_layer(stack_env):
     at.button(key=f"lin_child_{child}").click().run()
     assert not at.exception
     assert at.session_state["goto_workspace"] == stack_env.workspaces[2].path.name
-    assert at.session_state["c_sel"] == child  # the page took the centroid request at once
+    assert at.session_state["c_select"] == child  # the page took the centroid request at once
     at = follow(at, "pages/centroids.py", goto_centroid=child)
     assert not at.exception
     assert at.session_state["interp"].workspace.path == stack_env.workspaces[2].path
-    assert int(at.session_state["c_sel"]) == child
+    assert int(centroid_picker(at).value) == child
     parents = [b for b in at.button if b.key and b.key.startswith("lin_parent_")]
     assert f"L1 · c{cid}" in [b.label for b in parents]  # and it lists where it came from
