@@ -14,7 +14,7 @@ from autointerp.build.stack import Flow
 from autointerp.errors import AutoInterpError
 from autointerp.explain.cache import CentroidExplanationCache
 from autointerp.stack import Stack, stacks_containing
-from autointerp.ui.depth import depth_grid_html, flow_rows, sankey_figure
+from autointerp.ui.depth import depth_grid_html, flow_rows, flow_text, sankey_figure
 
 MOST = 8  # parents or children listed per centroid
 
@@ -138,8 +138,7 @@ def _flows_table(stack: Stack, flows: list[Flow], title: str, empty: str, key: s
         label = f"L{r['layer']} · c{r['centroid']}"
         if c1.button(label, key=f"{key}_{r['centroid']}", help=f"Open centroid {r['centroid']} at layer {r['layer']}"):
             _open_layer(name, "pages/centroids.py", r["centroid"])
-        conf = f" · {r['confidence']:.2f}" if r["confidence"] is not None else " · not measured"
-        c2.markdown(f"**{r['share']:.0%}** ({r['tokens']:,} tokens) — {r['explanation']}{conf}")
+        c2.markdown(flow_text(r))
     if len(flows) > len(rows):
         st.caption(f"…and {len(flows) - len(rows)} more, with {sum(f.count for f in flows[len(rows) :]):,} tokens.")
 

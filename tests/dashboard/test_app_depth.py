@@ -93,8 +93,10 @@ def test_centroid_browser_opens_a_child_at_its_own_layer(stack_env):
     assert any("shallowest layer" in c.value for c in at.caption)
     buttons = [b for b in at.button if b.key and b.key.startswith("lin_child_")]
     assert [b.label for b in buttons] == [f"L2 · c{f.centroid_id}" for f in kids[:8]]
-    shares = [m.value for m in at.markdown if m.value.startswith("**") and "tokens)" in m.value]
-    assert shares[0].startswith(f"**{kids[0].share:.0%}** ({kids[0].count:,} tokens)")
+    shares = [m.value for m in at.markdown if m.value.startswith("**") and "%**" in m.value]
+    n = kids[0].count
+    assert shares[0].startswith(f"**{kids[0].share:.0%}** ({n:,} token{'s' if n != 1 else ''}) — ")
+    assert len(shares) == len(buttons) + len(stack_env.parents(1, cid))
     child = kids[-1].centroid_id if len(kids) <= 8 else kids[7].centroid_id
     at.button(key=f"lin_child_{child}").click().run()
     assert not at.exception
