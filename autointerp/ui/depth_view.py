@@ -52,9 +52,11 @@ def _open_layer(name: str, page: str, centroid: int | None = None) -> None:
     app.py applies `goto_workspace` to its sidebar choice before drawing it; switching page reruns the
     whole app, where a widget's own rerun may rerun only the page and keep the old workspace."""
     st.session_state["goto_workspace"] = name
+    params = {"workspace": name}  # the address names the view, as every page keeps it
     if centroid is not None:
         st.session_state["goto_centroid"] = centroid
-    st.switch_page(page)
+        params["centroid"] = str(centroid)
+    st.switch_page(page, query_params=params)
 
 
 def layer_selector(interp: Any) -> Stack | None:

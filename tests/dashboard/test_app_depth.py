@@ -42,6 +42,10 @@ def follow(at: AppTest, page: str, **carried) -> AppTest:
     return nxt.switch_page(page).run() if page != "pages/analyze.py" else nxt
 
 
+def picker(at: AppTest):
+    return next(s for s in at.selectbox if s.label == "Centroid")
+
+
 def test_sentence_page_shows_the_depth_view_and_switches_layer(stack_env):
     at = open_at(stack_env, 2)
     assert not at.exception
@@ -87,7 +91,7 @@ def test_centroid_browser_opens_a_child_at_its_own_layer(stack_env):
     at = open_at(stack_env, 1)
     at.switch_page("pages/centroids.py").run()
     assert not at.exception
-    cid = int(at.selectbox(key="c_select").value)
+    cid = int(picker(at).value)
     kids = stack_env.children(1, cid)
     assert kids and stack_env.parents(1, cid) == []  # layer 1 is the shallowest
     assert any("shallowest layer" in c.value for c in at.caption)
@@ -101,10 +105,10 @@ def test_centroid_browser_opens_a_child_at_its_own_layer(stack_env):
     at.button(key=f"lin_child_{child}").click().run()
     assert not at.exception
     assert at.session_state["goto_workspace"] == stack_env.workspaces[2].path.name
-    assert at.session_state["c_select"] == child  # the page took the centroid request at once
+    assert at.session_state["c_sel"] == child  # the page took the centroid request at once
     at = follow(at, "pages/centroids.py", goto_centroid=child)
     assert not at.exception
     assert at.session_state["interp"].workspace.path == stack_env.workspaces[2].path
-    assert int(at.selectbox(key="c_select").value) == child
+    assert int(picker(at).value) == child
     parents = [b for b in at.button if b.key and b.key.startswith("lin_parent_")]
     assert f"L1 · c{cid}" in [b.label for b in parents]  # and it lists where it came from
