@@ -169,22 +169,24 @@ if not spaces:
 labels = {p.name: p for p in spaces}
 default_name = BuildConfig().folder_name() if BuildConfig().folder_name() in labels else spaces[-1].name
 goto = st.session_state.pop("goto_workspace", None)  # a page asked for another workspace (a stack's layer)
+linked = linked_workspace()
+if "workspace" not in st.session_state and linked and linked not in labels:  # a shared link, once per session
+    st.warning(f"The link names workspace `{linked}`, which is not built here; showing `{default_name}`.")
 if goto in labels:
     st.session_state["workspace"] = goto
-linked = linked_workspace()
-if "workspace" not in st.session_state and linked:  # a shared link names the workspace, once per session
-    if linked in labels:
-        default_name = linked
-    else:
-        st.warning(f"The link names workspace `{linked}`, which is not built here; showing `{default_name}`.")
+elif st.session_state.get("workspace") not in labels:  # first run, or the widget's state was dropped
+    kept = st.session_state.get("workspace_choice")  # a plain key: it survives page switches
+    st.session_state["workspace"] = next(w for w in (kept, linked, default_name) if w in labels)
+# Sorted names and no index: a widget's identity includes its options and default, and the mtime order
+# of the workspaces changes whenever one gains an explanations folder, which used to reset the choice.
 name = st.sidebar.selectbox(
     "Workspace",
-    list(labels),
-    index=list(labels).index(default_name),
+    sorted(labels),
     key="workspace",
     format_func=workspace_label,
     help="Built workspaces in the workspaces folder (below). Build more with `python -m autointerp build`.",
 )
+st.session_state["workspace_choice"] = name
 try:
     with st.spinner("Loading the model and workspace…", show_time=True):
         interp = load_interp(str(labels[name]))

@@ -97,6 +97,7 @@ def child(kind: str, layers: str, root: str, quick: bool) -> None:
 
 def run_child(kind: str, layers: str, root: Path, quick: bool) -> dict:
     cmd = [sys.executable, __file__, "--_child", kind, "--layers", layers, "--_root", str(root)]
+    cmd += ["--threads", str(torch.get_num_threads())]
     out = subprocess.run(cmd + (["--quick"] if quick else []), capture_output=True, text=True, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -127,7 +128,8 @@ def row_build(layers: list[int], rounds: int, root: Path, quick: bool) -> tuple[
         f"one build of layer {deepest}: {fmt(times['single'], 's')}, peak RSS {peaks['single']:,.0f} MB",
         f"**{ratio:.2f}×**",
         f"CPU time {med(cpu['stack']):,.0f} s vs {med(cpu['single']):,.0f} s (**{cpu_ratio:.2f}×**); "
-        f"{rounds} round(s), fresh process each, model load excluded; one forward pass to layer {deepest} "
+        f"{rounds} round(s), fresh process each, {torch.get_num_threads()} torch thread(s), model load excluded; "
+        f"one forward pass to layer {deepest} "
         f"serves every layer, then {len(layers)} k-means fits and indexes; spaCy tagging off",
         "≤ 2.0× " + ("✅" if ratio <= 2.0 else "❌"),
     ]
@@ -191,10 +193,12 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=15, help="analyze repeats")
     ap.add_argument("--layers", default="3,6,9,12")
     ap.add_argument("--stack", default=None, help="a built stack: skip the build row, time analyze on it")
-    ap.add_argument("--threads", type=int, default=0, help="torch threads for the analyze rows (0: torch's default)")
+    ap.add_argument("--threads", type=int, default=0, help="torch threads in every process (0: torch's default)")
     ap.add_argument("--_child", default=None)
     ap.add_argument("--_root", default="")
     a = ap.parse_args()
+    if a.threads:
+        torch.set_num_threads(a.threads)
     if a._child:
         child(a._child, a.layers, a._root, a.quick)
         return
@@ -202,8 +206,6 @@ def main() -> None:
     load0 = os.getloadavg()[0]
     t0 = time.perf_counter()
     root = Path(tempfile.mkdtemp(prefix="bench-layers-"))
-    if a.threads:
-        torch.set_num_threads(a.threads)  # builds run in their own processes, with torch's default
     if a.stack:
         rows = rows_analyze(Path(a.stack), a.repeats)
     else:

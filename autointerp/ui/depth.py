@@ -168,8 +168,22 @@ def flow_rows(flows: list[Flow], explanations: dict[int, CentroidExplanation], m
                 "centroid": f.centroid_id,
                 "share": round(f.share, 3),
                 "tokens": f.count,
-                "explanation": e.explanation if e else "—",
+                "explanation": e.explanation if e else "",
                 "confidence": round(e.confidence, 2) if e and e.measured else None,
             }
         )
     return rows
+
+
+def flow_text(row: dict[str, Any]) -> str:
+    """ "**34%** (15 tokens) — Prepositions · 0.81"; markdown, so the explanation is escaped."""
+    n = row["tokens"]
+    share = f"{row['share']:.0%}" if row["share"] >= 0.01 else "<1%"
+    head = f"**{share}** ({n:,} token{'s' if n != 1 else ''})"
+    if not row["explanation"]:
+        return f"{head} — *unexplained*"
+    conf = f"{row['confidence']:.2f}" if row["confidence"] is not None else "not measured"
+    text = html.escape(row["explanation"], quote=False)
+    for ch in "\\`*_{}[]<>()#+-.!|~$":
+        text = text.replace(ch, "\\" + ch)
+    return f"{head} — {text} · {conf}"

@@ -14,7 +14,7 @@ from autointerp.build.stack import Flow
 from autointerp.errors import AutoInterpError
 from autointerp.explain.cache import CentroidExplanationCache
 from autointerp.stack import Stack, stacks_containing
-from autointerp.ui.depth import depth_grid_html, flow_rows, sankey_figure
+from autointerp.ui.depth import depth_grid_html, flow_rows, flow_text, sankey_figure
 
 MOST = 8  # parents or children listed per centroid
 
@@ -52,9 +52,11 @@ def _open_layer(name: str, page: str, centroid: int | None = None) -> None:
     app.py applies `goto_workspace` to its sidebar choice before drawing it; switching page reruns the
     whole app, where a widget's own rerun may rerun only the page and keep the old workspace."""
     st.session_state["goto_workspace"] = name
+    params = {"workspace": name}  # the address names the view, as every page keeps it
     if centroid is not None:
         st.session_state["goto_centroid"] = centroid
-    st.switch_page(page)
+        params["centroid"] = str(centroid)
+    st.switch_page(page, query_params=params)
 
 
 def layer_selector(interp: Any) -> Stack | None:
@@ -138,8 +140,7 @@ def _flows_table(stack: Stack, flows: list[Flow], title: str, empty: str, key: s
         label = f"L{r['layer']} · c{r['centroid']}"
         if c1.button(label, key=f"{key}_{r['centroid']}", help=f"Open centroid {r['centroid']} at layer {r['layer']}"):
             _open_layer(name, "pages/centroids.py", r["centroid"])
-        conf = f" · {r['confidence']:.2f}" if r["confidence"] is not None else " · not measured"
-        c2.markdown(f"**{r['share']:.0%}** ({r['tokens']:,} tokens) — {r['explanation']}{conf}")
+        c2.markdown(flow_text(r))
     if len(flows) > len(rows):
         st.caption(f"…and {len(flows) - len(rows)} more, with {sum(f.count for f in flows[len(rows) :]):,} tokens.")
 

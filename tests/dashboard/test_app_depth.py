@@ -42,6 +42,10 @@ def follow(at: AppTest, page: str, **carried) -> AppTest:
     return nxt.switch_page(page).run() if page != "pages/analyze.py" else nxt
 
 
+def picker(at: AppTest):
+    return next(s for s in at.selectbox if s.label == "Centroid")
+
+
 def test_sentence_page_shows_the_depth_view_and_switches_layer(stack_env):
     at = open_at(stack_env, 2)
     assert not at.exception
@@ -98,13 +102,15 @@ def test_centroid_browser_opens_a_child_at_its_own_layer(stack_env):
     assert any("shallowest layer" in c.value for c in at.caption)
     buttons = [b for b in at.button if b.key and b.key.startswith("lin_child_")]
     assert [b.label for b in buttons] == [f"L2 · c{f.centroid_id}" for f in kids[:8]]
-    shares = [m.value for m in at.markdown if m.value.startswith("**") and "tokens)" in m.value]
-    assert shares[0].startswith(f"**{kids[0].share:.0%}** ({kids[0].count:,} tokens)")
+    shares = [m.value for m in at.markdown if m.value.startswith("**") and "%**" in m.value]
+    n = kids[0].count
+    assert shares[0].startswith(f"**{kids[0].share:.0%}** ({n:,} token{'s' if n != 1 else ''}) — ")
+    assert len(shares) == len(buttons) + len(stack_env.parents(1, cid))
     child = kids[-1].centroid_id if len(kids) <= 8 else kids[7].centroid_id
     at.button(key=f"lin_child_{child}").click().run()
     assert not at.exception
     assert at.session_state["goto_workspace"] == stack_env.workspaces[2].path.name
-    assert at.session_state["c_select"] == child  # the page took the centroid request at once
+    assert at.session_state["c_sel"] == child  # the page took the centroid request at once
     at = follow(at, "pages/centroids.py", goto_centroid=child)
     assert not at.exception
     assert at.session_state["interp"].workspace.path == stack_env.workspaces[2].path
