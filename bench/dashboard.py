@@ -150,7 +150,7 @@ def open_until_chips(page: Page, url: str, stages: list[str]) -> float:
     t0 = time.perf_counter()
     page.goto(url)
     while not page.locator(".ai-chip").count():
-        lines = page.locator("[data-testid='stExpanderDetails'] li").all_inner_texts()
+        lines = page.locator("[data-testid='stExpanderDetails'] li").evaluate_all("ls => ls.map(l => l.textContent)")
         if len(lines) > len(stages):
             stages[:] = lines
         if time.perf_counter() - t0 > 1800:

@@ -128,7 +128,7 @@ def failure_warning(analysis) -> None:
 
 def toolbar(analysis, text: str, selected: int | None) -> None:
     params = links.sentence_params(text, workspace_name, selected, st.session_state.get("_layer"))
-    for k in ("text", "workspace", "token"):  # keep the address in sync; leave any other key (layer) alone
+    for k in links.OWN_KEYS:  # keep the address in sync; leave any other key (layer) alone
         if k in params:
             st.query_params[k] = params[k]
         elif k in st.query_params:
@@ -171,7 +171,8 @@ stack = layer_selector(interp)  # only when this workspace is one layer of a sta
 apply_link()
 for problem in st.session_state.get("_link_problems", []):
     st.warning(f"Ignored part of the link: {problem}.")
-st.session_state.setdefault("sentence", EXAMPLES[0])
+if "sentence" not in st.session_state:  # Streamlit drops a widget's state while another page shows
+    st.session_state["sentence"] = st.session_state.get("_text", EXAMPLES[0])
 st.selectbox(
     "Example sentences",
     EXAMPLES,
@@ -187,6 +188,7 @@ text = st.text_area(
     on_change=text_edited,
     help=f"Up to {interp.max_tokens} tokens are analysed; longer text is truncated with a notice.",
 )
+st.session_state["_text"] = text
 go = st.button("Analyze", type="primary", key="analyze")  # the analysis also follows the text by itself
 
 try:
@@ -217,9 +219,15 @@ st.dataframe(
     pd.DataFrame(table_rows(rows)),
     hide_index=True,
     width="stretch",
-    column_config={
-        "Explanation": st.column_config.TextColumn(width="large"),
-        "Conf": st.column_config.NumberColumn(help="measured confidence; empty: not measured"),
+    column_config={  # fixed widths that fit every column in the page at 1280 px and wider
+        "Pos": st.column_config.NumberColumn(width=50),
+        "Token": st.column_config.TextColumn(width=90),
+        "C-ID": st.column_config.NumberColumn(width=60),
+        "Conf": st.column_config.NumberColumn(width=60, help="measured confidence; empty: not measured"),
+        "Act": st.column_config.NumberColumn(width=65),
+        "Explanation": st.column_config.TextColumn(width=300),
+        "Status": st.column_config.TextColumn(width=80),
+        "Explainer": st.column_config.TextColumn(width=110),
     },
 )
 

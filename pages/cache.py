@@ -63,18 +63,18 @@ if len(df):
         hide_index=True,
         width="stretch",
         disabled=[c for c in view.columns if c != "explanation"],
-        column_config={  # widths that fit every column in the page's width
-            "centroid_id": st.column_config.NumberColumn("id", width=50),
-            "explanation": st.column_config.TextColumn("explanation", width="large"),
+        column_order=[c for c in view.columns if c != "timestamp"],  # shown for one centroid below instead
+        column_config={  # fixed widths that fit every column in the page at 1280 px and wider
+            "centroid_id": st.column_config.NumberColumn("id", width=45),
+            "explanation": st.column_config.TextColumn("explanation", width=300),
             "confidence": st.column_config.ProgressColumn(
-                "confidence", min_value=0.0, max_value=1.0, format="%.2f", width=110
+                "confidence", min_value=0.0, max_value=1.0, format="%.2f", width=100
             ),
-            "method": st.column_config.TextColumn("explainer", width=120),
-            "status": st.column_config.TextColumn("status", width=90),
+            "method": st.column_config.TextColumn("explainer", width=110),
+            "status": st.column_config.TextColumn("status", width=80),
             "stale": st.column_config.CheckboxColumn("stale", width=50),
             "human_edited": st.column_config.CheckboxColumn("edited", width=55),
             "accepted": st.column_config.CheckboxColumn("accepted", width=70),
-            "timestamp": st.column_config.TextColumn("saved", width=150),
         },
     )
     changed = [
@@ -112,6 +112,8 @@ if len(df):
         st.rerun()
     if target is not None:
         current = interp.cache.get(int(target))
+        if current is not None:
+            st.caption(f"Saved {current.timestamp.replace('T', ' ')} by {current.info.explainer or 'unknown'}.")
         new_text = st.text_input(
             "Edit this explanation", value=current.explanation if current else "", key=f"edit_text_{target}"
         )

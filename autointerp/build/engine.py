@@ -103,6 +103,19 @@ def fit_train(
     )
 
 
+def _compact(x: torch.Tensor, keep: torch.Tensor, chunk: int = 8192) -> torch.Tensor:
+    """The rows of `x` where `keep` holds, moved to its front in place (x[keep] would copy all of them).
+
+    Safe chunk by chunk: the i-th kept row sits at index >= i, so every row is read before it is written."""
+    if bool(keep.all()):
+        return x
+    idx = keep.nonzero().squeeze(1)
+    for start in range(0, len(idx), chunk):
+        part = idx[start : start + chunk]
+        x[start : start + len(part)] = x[part]
+    return x[: len(idx)]
+
+
 class TrainShards(kmeans.LocalShards):
     """Training activations held in this process, on the model's device."""
 
@@ -118,9 +131,8 @@ class TrainShards(kmeans.LocalShards):
         """Drop outliers, then centre and normalise in place: one copy of the activations at a time, which
         keeps a default build's peak memory about 0.5 GB lower than copying at each step."""
         assert self.raw is not None, "prepare() runs once"
-        keep = self.norms <= threshold
-        kept = self.raw if bool(keep.all()) else self.raw[keep]
-        self.raw = None  # `kept` is now the only copy
+        kept = _compact(self.raw, self.norms <= threshold)
+        self.raw = None  # `kept` is a view of the same storage: still one copy
         self.center = kept.mean(0) if mode == "cosine" else None
         if self.center is not None:
             kept.sub_(self.center)

@@ -1,7 +1,7 @@
 """Shareable views: what a page's address holds, read and written in one place.
 
 The sentence page keeps `?text=…&workspace=…&token=…` (and a layer stack's `&layer=`, passed through
-untouched) in its address; the centroid browser keeps `?centroid=…`. Reading is lenient: a malformed value
+untouched) in its address; the centroid browser keeps `?centroid=…&workspace=…`. Reading is lenient: a malformed value
 is dropped with a note, never an error.
 """
 
@@ -10,11 +10,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-# Text longer than this stays out of the address: servers refuse very long request lines (about 16 KB on
-# this one) and a reload would fail. Such a view is shared by the HTML export instead.
+# Text longer than this stays out of the address: servers and proxies refuse very long request lines
+# (commonly 8-16 KB) and a reload would fail. Such a view is shared by the HTML export instead.
 MAX_LINK_TEXT = 4000
 
-SENTENCE_KEYS = ("text", "workspace", "token", "layer")
+OWN_KEYS = ("text", "workspace", "token")  # what the sentence page writes; anything else is left as it is
 
 
 @dataclass(frozen=True)

@@ -93,6 +93,15 @@ def test_example_picker_changes_the_text(app_env, tiny_model):
     assert n_chips(chips_html(at)) == n  # the chips are the new text's tokens
 
 
+def test_the_text_survives_a_visit_to_another_page(app_env):
+    at = new_app().run()
+    at.text_area(key="sentence").set_value("A dog ran in the park.").run()
+    at.switch_page("pages/centroids.py").run()
+    at.switch_page("pages/analyze.py").run()
+    assert not at.exception
+    assert at.text_area(key="sentence").value == "A dog ran in the park."
+
+
 def test_long_text_opens_the_panel_after_its_own_sentence(app_env):
     text = " ".join(f"Sentence number {i} is about the cat and the dog." for i in range(40))
     at = new_app().run()

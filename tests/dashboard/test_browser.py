@@ -14,6 +14,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlencode, urlparse
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from autointerp import CentroidExplanation, CentroidExplanationCache
 
@@ -321,11 +322,25 @@ def test_html_export_opens_offline_with_working_cards_and_inert_payloads(server,
 
 
 def pick_centroid(page, cid: int, current: str) -> None:
-    """Choose a centroid on the cache page and wait until its edit field shows `current`."""
-    sel = page.locator("[data-testid='stSelectbox']").filter(has_text="Centroid").last
-    sel.click()
-    page.keyboard.type(str(cid))  # the option list is virtualised: filter it so the option is rendered
-    page.get_by_role("option", name=str(cid), exact=True).click()
+    """Choose a centroid on the cache page and wait until its edit field shows `current`.
+
+    A rerun that lands while the option list is open closes it, so the pick is retried after the page idles."""
+    for attempt in range(3):
+        idle(page)
+        sel = page.locator("[data-testid='stSelectbox']").filter(has_text="Centroid").last
+        sel.click()
+        page.keyboard.type(str(cid))  # the option list is virtualised: filter it so the option is rendered
+        option = page.get_by_role("option", name=str(cid), exact=True)
+        try:
+            option.wait_for(timeout=15_000)
+            option.click()
+            break
+        except PlaywrightTimeout:
+            if attempt == 2:
+                raise
+            page.keyboard.press("Escape")
+            page.reload()
+            page.get_by_text("Edit the", exact=False).first.wait_for(timeout=60_000)
     page.wait_for_function(
         "v => { const f = [...document.querySelectorAll('input[aria-label=\"Edit this explanation\"]')];"
         " return f.length === 1 && f[0].value === v; }",
@@ -344,7 +359,7 @@ def test_edit_persists_after_reload_and_scripts_never_run(server, page):
     cid = int(page.locator(".ai-chip").last.get_attribute("data-centroid"))  # the final "."
     hostile = f"Sentence-final punctuation {XSS}"
     page.goto(f"{url}/cache")
-    page.get_by_text("Cache review").first.wait_for(timeout=60_000)
+    page.get_by_text("Edit the", exact=False).first.wait_for(timeout=60_000)  # the page body, not the nav link
     cache = CentroidExplanationCache(ws / "explanations")
     pick_centroid(page, cid, cache.get(cid).explanation)
     field = page.get_by_label("Edit this explanation")
@@ -357,7 +372,7 @@ def test_edit_persists_after_reload_and_scripts_never_run(server, page):
     assert rec.explanation == hostile and rec.metadata["human_edited"]
     assert rec.metadata["score"]["method"] == "exact-rule" and rec.metadata["score"]["n_pos"] > 0  # rescored
     page.reload()
-    page.get_by_text("Cache review").first.wait_for(timeout=60_000)
+    page.get_by_text("Edit the", exact=False).first.wait_for(timeout=60_000)
     pick_centroid(page, cid, hostile)
     # shown as text in the analysis tooltips and the browser, never run
     page.goto(url)
