@@ -40,7 +40,7 @@ def _machine(res: dict[str, Any]) -> str:
             f"| {m['cpu']} ({m['family_model']}) | {m['cores']} | {yes('avx512_f')} | {yes('avx512_bf16')} | "
             f"{yes('amx_bf16')} | {m['torch']} / {m['faiss']} / {m['sklearn']} | {load} |",
             "",
-            "Measured matmul peaks in GFLOP/s, at the search's block shape (2048 × 576 · 576 × 1024):",
+            "Measured matmul kernels in GFLOP/s, at the search's block shape (4096 × 576 · 576 × 1024):",
             "",
             "| | float32, oneDNN (what the search calls) | float32, MKL (`torch.mm`) | bf16 (`torch.mm`) |",
             "|---|---|---|---|",
