@@ -7,11 +7,14 @@ by hand, so every number in it comes from one run.
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 from typing import Any
 
 README = Path(__file__).resolve().parent / "README.md"
+# Sections other scripts write into the README (bench/dashboard.py): kept as they are.
+OTHERS = re.compile(r"<!-- ([\w-]+):begin -->.*?<!-- \1:end -->", re.S)
 
 
 def markdown_tables(res: dict[str, Any]) -> str:
@@ -155,7 +158,8 @@ ratio is the result and absolute times are context.
 
 ## Results
 
-Per core: CPU time with one thread per library (see "How each row is measured"). {_verdict(res)}
+Per core: CPU time with one thread per library (see "How each row is measured"). Efficiencies are
+shares of the matmul kernel's rate timed in the same rounds. {_verdict(res)}
 
 {markdown_tables(res)}
 
@@ -182,7 +186,8 @@ Per core: CPU time with one thread per library (see "How each row is measured").
 
 
 def write_readme(res: dict[str, Any]) -> None:
-    README.write_text(readme(res))
+    kept = [m.group(0) for m in OTHERS.finditer(README.read_text())] if README.exists() else []
+    README.write_text("\n\n".join([readme(res).rstrip("\n"), *kept]) + "\n")
 
 
 if __name__ == "__main__":
