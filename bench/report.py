@@ -95,8 +95,8 @@ HOW = """\
   scan, caught preemption. The examples row is the user-facing call, which also decodes 10 windows.
 - **Build memory**: indexing 1M tokens in a fresh process each, replaying real activations in
   4k-token batches as the model would stream them; peak RSS (VmHWM) above the replay source.
-- **Dashboard**: a real Streamlit server and headless Chromium (wall clock): cold start is process
-  launch to the first rendered chips; a click is from pressing Analyze until the chips change."""
+- **Dashboard**: measured by `bench/dashboard.py` in a real browser; its section below is written by
+  that script."""
 
 OTHER = """\
 The targets are ratios against a baseline run in the same process on the same core (and one absolute
