@@ -4,7 +4,8 @@ repair, spherical mode.
 Where the time goes: a nearest-centroid pass is one (n × d) · (d × k) matmul, 2·n·k·d flops; everything
 else must stay small next to it. Two exact searches share one API (`search`):
 
-- float32: oneDNN's matmul (on AMD EPYC 2.7× the MKL sgemm behind `torch.addmm`, 1.6× faiss's BLAS),
+- float32: oneDNN's matmul (per core on AMD EPYC: 2.2× the MKL sgemm behind `torch.addmm`, 1.5-1.9×
+  faiss's BLAS),
   then a per-row minimum that costs about a tenth of torch's `min(dim)` (see `_argmin_rows`).
 - bf16 with a proven re-check: the matmul in bfloat16 and, per row, a bound on its rounding error; rows
   whose runner-up is within the bound are searched again in float32, every other row's bf16 winner is
@@ -23,7 +24,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Literal, Protocol, TypeVar
+from typing import Protocol, TypeVar
 
 import torch
 
@@ -33,7 +34,6 @@ U_BF16 = 2.0**-8  # unit roundoff of bfloat16 (8 significant bits, round to near
 U_F32 = 2.0**-24
 ROW_PAD = 16  # bf16 rows are padded to a multiple of this, which the bf16 dot-product kernels prefer
 LANES = 32  # see _argmin_rows; bf16 centroid tables are padded to a multiple of this
-Precision = Literal["auto", "bf16", "f32"]
 T = TypeVar("T")
 
 
@@ -78,7 +78,7 @@ def amx_available() -> bool:
 
 
 def search_precision(x: torch.Tensor, centroids: torch.Tensor, m: int = 1, precision: str = "auto") -> str:
-    """ "bf16" or "f32": the search `search(x, centroids, m, precision=precision)` runs (see `_use_bf16`)."""
+    """Which search `search(x, centroids, m, precision=precision)` runs, "bf16" or "f32" (see `_use_bf16`)."""
     return "bf16" if _use_bf16(x, centroids, m, precision) else "f32"
 
 
@@ -414,16 +414,19 @@ def _workers(threads: int) -> ThreadPoolExecutor:
     return pool
 
 
-def _map_rows(fn: Callable[[int, int], T], n: int, device: torch.device, chunk: int) -> list[T]:
-    """fn over contiguous row ranges, one per CPU worker (see `_workers`), in row order. Inline on a GPU,
-    with one torch thread, or for a single block. The ranges depend only on n and the thread count, so
-    results (and float summation orders) are reproducible."""
+MIN_ROWS = 1024  # the least a worker is given; smaller calls run inline
+
+
+def _map_rows(fn: Callable[[int, int], T], n: int, device: torch.device) -> list[T]:
+    """fn over contiguous row ranges, one per CPU worker (see `_workers`), in row order. A single
+    4k-token batch is split too: with 2 OpenMP threads under load it ran 7× slower than on one worker
+    thread. Inline on a GPU, with one torch thread, or for fewer than 2 × MIN_ROWS rows. The ranges depend
+    only on n and the thread count, so results (and float summation orders) are reproducible."""
     threads = torch.get_num_threads()
-    if device.type != "cpu" or threads <= 1 or n <= chunk or threading.current_thread().name.startswith("kmeans"):
+    parts = min(threads, n // MIN_ROWS)
+    if device.type != "cpu" or parts <= 1 or threading.current_thread().name.startswith("kmeans"):
         return [fn(0, n)]
-    blocks = -(-n // chunk)
-    parts = min(threads, blocks)
-    edges = [round(i * blocks / parts) * chunk for i in range(parts)] + [n]
+    edges = [round(i * n / parts / MIN_ROWS) * MIN_ROWS for i in range(parts)] + [n]
     pool = _workers(threads)
     return [f.result() for f in [pool.submit(fn, a, b) for a, b in zip(edges[:-1], edges[1:], strict=True)]]
 
@@ -452,7 +455,7 @@ def search(
                 est = float(res.d2[:, 0].median())
         return rechecked
 
-    return idx, d2, sum(_map_rows(rows, n, x.device, chunk))
+    return idx, d2, sum(_map_rows(rows, n, x.device))
 
 
 def nearest_two(x: torch.Tensor, centroids: torch.Tensor, chunk: int = CHUNK, precision: str = "auto") -> Nearest:
@@ -577,7 +580,7 @@ def shard_step(
             rechecked += res.rechecked
         return sums, rechecked
 
-    parts = _map_rows(rows, n, x.device, chunk)
+    parts = _map_rows(rows, n, x.device)
     sums = parts[0][0]
     for part, _ in parts[1:]:
         sums += part
