@@ -141,10 +141,11 @@ def build_parser() -> ArgumentParser:
         p.add_argument("--workspace", help="a built workspace folder (default: build/reuse from the flags)")
         add_llm_flags(p)
         add_config_flags(p)
+        if name != "explain":
+            p.add_argument("--layers", default=None, help=f"{name} at several layers of a stack (e.g. 3,6,9,12)")
+            p.add_argument("--stack", default=None, help="a built stack folder (default: build/reuse from the flags)")
         if name == "analyze":
             p.add_argument("--json", action="store_true", help="print the rows as JSON")
-            p.add_argument("--layers", default=None, help="analyse at several layers of a stack (e.g. 3,6,9,12)")
-            p.add_argument("--stack", default=None, help="a built stack folder (default: build/reuse from the flags)")
             p.add_argument(
                 "--html",
                 metavar="FILE",
@@ -181,8 +182,8 @@ def run(a: argparse.Namespace) -> int:
             )
         print(path)
         return 0
-    if a.cmd == "analyze" and (a.layers is not None or a.stack):
-        if a.html:
+    if a.cmd in ("analyze", "meta") and (a.layers is not None or a.stack):
+        if getattr(a, "html", None):
             raise InputError("--html exports one layer's analysis: use --workspace (or the build flags), not --layers")
         return analyze_layers(a)
     if a.cmd == "build":
@@ -219,7 +220,7 @@ def run(a: argparse.Namespace) -> int:
 
 
 def analyze_layers(a: argparse.Namespace) -> int:
-    """`analyze --layers` / `--stack`: one forward pass, every layer's centroid for each token."""
+    """`analyze|meta --layers` / `--stack`: one forward pass, every layer's centroid for each token."""
     from autointerp.explain.clients.factory import make_client
     from autointerp.progress import TqdmProgress
     from autointerp.stack import build_stack
@@ -235,6 +236,9 @@ def analyze_layers(a: argparse.Namespace) -> int:
             path = build_stack(config_from_args(a), layers or [], a.out, bars)
     stack = StackInterp.open(path, layers=layers)
     client = make_client(settings_from_args(a), stack.depth.model)
+    if a.cmd == "meta":
+        print(asyncio.run(stack.interpret_with_meta_model(a.sentence, llm_client=client)))
+        return 0
     depth = asyncio.run(stack.analyze(a.sentence, llm_client=client))
     if depth.notice:
         print(depth.notice, file=sys.stderr)

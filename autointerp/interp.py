@@ -22,6 +22,7 @@ from autointerp.config import SITES
 from autointerp.constants import MAX_SENTENCE_TOKENS
 from autointerp.errors import InputError
 from autointerp.explain.cache import CentroidExplanationCache
+from autointerp.explain.clients.base import LLMClient
 from autointerp.explain.explainers.base import Explainer
 from autointerp.explain.explainers.offline import OfflineExplainer
 from autointerp.explain.lifecycle import Explanations, Identity, LLMChoice, plan_for
@@ -186,4 +187,8 @@ class KMeansAutoInterp:
 
     async def interpret_with_meta_model(self, sentence: str, k: int = 10, llm_client: LLMChoice = None) -> str:
         analysis = await self.analyze(sentence, k, llm_client)
-        return await interpret(analysis, plan_for(llm_client, self.explanations.explainer).text_client)
+        return await interpret(analysis, self.text_client(llm_client))
+
+    def text_client(self, llm_client: LLMChoice = None) -> LLMClient | None:
+        """What writes meta-interpretations for this choice of client (None: the grounded offline text)."""
+        return plan_for(llm_client, self.explanations.explainer).text_client

@@ -6,6 +6,7 @@ import os
 from typing import Any
 
 from autointerp.analysis.depth import DepthAnalysis, DepthAnalyzer, depth_text
+from autointerp.analysis.meta import interpret
 from autointerp.build.models import load_model
 from autointerp.errors import InputError
 from autointerp.explain.lifecycle import LLMChoice
@@ -53,3 +54,10 @@ class StackInterp:
 
     async def depth_interpretation(self, sentence: str, k: int = 10, llm_client: LLMChoice = None) -> str:
         return depth_text(await self.analyze(sentence, k, llm_client))
+
+    async def interpret_with_meta_model(self, sentence: str, k: int = 10, llm_client: LLMChoice = None) -> str:
+        """The deepest layer's meta-interpretation, then the depth section, from one forward pass."""
+        depth = await self.analyze(sentence, k, llm_client)
+        deepest = self.layers[-1]
+        meta = await interpret(depth.per_layer[deepest], self.interps[deepest].text_client(llm_client))
+        return f"AT LAYER {deepest}:\n{meta}\n\n{depth_text(depth)}"

@@ -54,6 +54,20 @@ def test_analyze_layers_table_has_a_column_group_per_layer(tiny_stack, tiny_mode
     assert any(line.startswith("layer 3 centroid ") for line in lines[3 + n :])  # full explanations follow
 
 
+def test_meta_layers_is_the_deepest_layers_meta_then_the_depth_section(tiny_stack, capsys):
+    from autointerp.stack import Stack
+
+    assert main(["meta", SENTENCE, "--stack", str(tiny_stack), "--layers", "1,3"]) == 0
+    out = capsys.readouterr().out
+    ws = Stack.open(tiny_stack).workspaces[3].path
+    assert main(["meta", SENTENCE, "--workspace", str(ws)]) == 0
+    single = capsys.readouterr().out.strip()
+    head, _, depth = out.partition("\n\nACROSS LAYERS (1, 3;")
+    assert head == f"AT LAYER 3:\n{single}"  # the same meta as `meta --workspace` on layer 3 alone
+    assert depth and "layer 1:" in depth and "layer 3:" in depth  # label kinds at both layers follow
+    assert main(["meta", SENTENCE, "--stack", str(tiny_stack), "--layers", "1,9"]) == 2  # not in the stack
+
+
 def test_build_layers_from_the_cli_and_bad_layers(tiny_config, tiny_stack, capsys, tmp_path):
     flags = ["--model", tiny_config.model, "--corpus", tiny_config.corpus, "--k", "8", "--window", "32"]
     flags += ["--train-tokens", "3000", "--val-tokens", "1500", "--heldout-tokens", "1200", "--iters", "10"]

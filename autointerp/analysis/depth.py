@@ -16,6 +16,7 @@ from autointerp.constants import LOW_CONFIDENCE
 from autointerp.errors import InputError
 from autointerp.explain.features import Feature
 from autointerp.explain.lifecycle import LLMChoice
+from autointerp.explain.semantics import is_concept
 from autointerp.records import CentroidExplanation
 
 
@@ -116,16 +117,18 @@ WORD_CLASS_KINDS = ("class", "pos", "shape", "suffix")
 
 
 def label_kind(e: CentroidExplanation) -> str:
-    """What kind of label an explanation is, read from the rule it was scored as (never from its wording):
-    an entity type is a concept, a part of speech, closed word class, character class or suffix is a word
-    class, a token list is token identity, a rule on neighbours or position alone is context, and text
-    that was not read as a rule (an LLM label scored by detection) is free text."""
+    """What kind of label an explanation is, read from the rule it was scored as (never from its wording).
+
+    A WordNet concept or an entity type makes a concept, even beside a word class; a part of speech, closed
+    word class, character class or suffix is a word class; a token list is token identity; a rule on
+    neighbours or position alone is context; text not read as a rule (an LLM label scored by detection) is
+    free text."""
     rule = e.info.rule
     if not rule:
         return "free text"
-    heads = {Feature(f).kind for term in rule for f in term if Feature(f).kind not in CONTEXT_KINDS}
-    if "ent" in heads:
+    if any(is_concept(f) for term in rule for f in term):  # WordNet or entity type, alone or with a word class
         return "concept"
+    heads = {Feature(f).kind for term in rule for f in term if Feature(f).kind not in CONTEXT_KINDS}
     if heads & set(WORD_CLASS_KINDS):
         return "word class"
     if heads == {"tok"}:

@@ -65,6 +65,8 @@ def test_label_kinds_come_from_the_scored_rule():
     assert label_kind(_expl(0, [["pos:NOUN"]])) == "word class"
     assert label_kind(_expl(0, [["class:determiner", "prev:of"]])) == "word class"
     assert label_kind(_expl(0, [["ent:GPE"]])) == "concept"
+    assert label_kind(_expl(0, [["lex:noun.animal"], ["syn:living_thing.n.01"]])) == "concept"
+    assert label_kind(_expl(0, [["pos:ADJ", "attr:size.n.01"]])) == "concept"  # word class AND concept
     assert label_kind(_expl(0, [["prev:the"]])) == "context"
     assert label_kind(_expl(0, None)) == "free text"
 
