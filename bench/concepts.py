@@ -39,7 +39,7 @@ from autointerp import KMeansAutoInterp  # noqa: E402
 from autointerp.build.linguistic import POS_TAGS  # noqa: E402
 from autointerp.config import BuildConfig  # noqa: E402
 from autointerp.explain.explainers.base import Rule, TokenEvidence  # noqa: E402
-from autointerp.explain.explainers.offline import OfflineExplainer, concept_parts  # noqa: E402
+from autointerp.explain.explainers.offline import CONCEPT_MARGIN, OfflineExplainer, concept_parts  # noqa: E402
 from autointerp.explain.explainers.parse import rule_text  # noqa: E402
 from autointerp.explain.scorers.base import ScoringSet  # noqa: E402
 from autointerp.explain.scorers.exact import RuleScorer  # noqa: E402
@@ -95,8 +95,8 @@ def content_share(interp: KMeansAutoInterp, cid: int) -> float:
     return float(np.mean([POS_TAGS[p] in CONTENT for p in pos]))
 
 
-async def compare(interp: KMeansAutoInterp) -> list[dict]:
-    base, new, scorer = OfflineExplainer(concept_rules=False), OfflineExplainer(), RuleScorer()
+async def compare(interp: KMeansAutoInterp, margin: float = CONCEPT_MARGIN) -> list[dict]:
+    base, new, scorer = OfflineExplainer(concept_rules=False), OfflineExplainer(concept_margin=margin), RuleScorer()
     out = []
     for cid in range(interp.num_centroids):
         ev = interp.validation.sampler.evidence(cid)
@@ -217,6 +217,23 @@ def memory(path: Path, rounds: int = 3) -> dict:
     }
 
 
+def sweep(interp: KMeansAutoInterp, margins: list[float]) -> None:
+    """What the content-word target would cost: the same comparison with concept rules favoured more
+    (a negative margin prefers a concept rule that is that much worse on validation)."""
+    print(
+        "| concept margin | bare labels, content-word centroids | mean held-out BA | changed labels "
+        "| mean change | below the baseline's CI |"
+    )
+    print("|---|---|---|---|---|---|")
+    for m in margins:
+        rep = report(asyncio.run(compare(interp, m)))
+        print(
+            f"| {m:+.3f}{' (default)' if m == CONCEPT_MARGIN else ''} | {rep['content_plain_share']['new']:.0%} "
+            f"of {rep['content_centroids']} | {rep['mean_ba']['new']:.3f} | {rep['changed']} "
+            f"| {rep['changed_mean_delta']:+.3f} | {len(rep['dropped_below_ci'])} |"
+        )
+
+
 def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--workspace", help="a built workspace (default: build or reuse the default one)")
@@ -224,6 +241,7 @@ def main() -> None:
     p.add_argument("--json", help="also write every per-centroid row here")
     p.add_argument("--memory-child", help=argparse.SUPPRESS)
     p.add_argument("--no-memory", action="store_true", help="skip the two-process memory measurement")
+    p.add_argument("--sweep", help="only sweep the concept margin over these values, e.g. 0.01,0,-0.02,-0.03")
     a = p.parse_args()
     if a.memory_child:
         memory_child(a.memory_child)
@@ -232,6 +250,9 @@ def main() -> None:
     interp = KMeansAutoInterp.from_workspace(path, cache_dir=tempfile.mkdtemp(prefix="bench-concepts-"))
     if interp.validation is None or interp.validation.texts.concepts is None:
         sys.exit(f"{path} has no concept features ({interp.metadata.get('concepts')}); install WordNet and rebuild")
+    if a.sweep:
+        sweep(interp, [float(x) for x in a.sweep.split(",")])
+        return
     rows = asyncio.run(compare(interp))
     rep = report(rows)
     ed = asyncio.run(edits(interp))

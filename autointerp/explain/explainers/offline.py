@@ -42,9 +42,9 @@ def _complexity(rule: Rule) -> int:
     return sum(len(t) for t in rule.terms)
 
 
-def _prior(rule: Rule) -> float:
+def _prior(rule: Rule, concept_margin: float = CONCEPT_MARGIN) -> float:
     """What a rule must make up for on validation: its size, naming tokens, and being a concept rule."""
-    margin = CONCEPT_MARGIN if concept_parts(rule) is not None else 0.0
+    margin = concept_margin if concept_parts(rule) is not None else 0.0
     return 0.005 * _complexity(rule) + 0.001 * _lexical(rule) + margin
 
 
@@ -195,14 +195,15 @@ class OfflineExplainer:
     name = "offline-rules"
     prompt_version = PROMPT_VERSION
 
-    def __init__(self, concept_rules: bool = True):
+    def __init__(self, concept_rules: bool = True, concept_margin: float = CONCEPT_MARGIN):
         self.concept_rules = concept_rules  # False: only the rule kinds that predate concepts (for baselines)
+        self.concept_margin = concept_margin  # what a concept rule must gain on validation (bench sweeps it)
 
     def ranked_rules(self, evidence: ClusterEvidence, n: int = 5) -> list[tuple[Rule, float]]:
         """Candidate rules, best first, by validation balanced accuracy with a small simplicity prior."""
         negs = [evidence.contrast, evidence.background]
         scored = [
-            (rule, balanced_accuracy(rule, evidence.members, negs) - _prior(rule))
+            (rule, balanced_accuracy(rule, evidence.members, negs) - _prior(rule, self.concept_margin))
             for rule in candidate_rules(evidence.members, self.concept_rules)
         ]
         scored.sort(key=lambda t: -t[1])
