@@ -28,8 +28,8 @@ from autointerp.errors import AutoInterpError  # noqa: E402
 from autointerp.explain.clients.factory import ClientSettings, Provider, make_client  # noqa: E402
 from autointerp.ui.browse import workspace_label  # noqa: E402
 from autointerp.ui.chips import esc  # noqa: E402
-from autointerp.ui.widgets import follow_deep_link, linked_workspace  # noqa: E402
 from autointerp.workspace import list_workspaces  # noqa: E402
+from pages._shared.widgets import follow_deep_link, linked_workspace  # noqa: E402
 
 disable_pymount()  # the dashboard never needs nnsight's `.save` mount, and async HTTP breaks under it
 

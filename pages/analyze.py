@@ -15,9 +15,9 @@ from autointerp.explain.outcomes import failures_markdown
 from autointerp.ui import links
 from autointerp.ui.browse import centroid_details, table_rows
 from autointerp.ui.chips import centroid_color, confidence_text, esc, examples_html, segments, token_chips_html
-from autointerp.ui.depth_view import depth_section, layer_selector
 from autointerp.ui.export import about_workspace, analysis_html, chips_svg
-from autointerp.ui.widgets import chips, clicked_position, copy_link_button, require_app
+from pages._shared.depth_view import depth_section, layer_selector
+from pages._shared.widgets import chips, clicked_position, copy_link_button, require_app
 
 EXAMPLES = [
     "The quick brown fox jumps over the lazy dog.",

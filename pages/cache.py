@@ -9,7 +9,7 @@ from autointerp.errors import InputError
 from autointerp.explain.cache_io import FORMATS, export_records, import_records
 from autointerp.records import Status
 from autointerp.ui.browse import CACHE_COLUMNS, cache_rows, regenerate_message
-from autointerp.ui.widgets import require_app
+from pages._shared.widgets import require_app
 
 require_app("pages/cache.py")
 interp = st.session_state["interp"]

@@ -20,9 +20,9 @@ from autointerp.ui.browse import (
     score_breakdown,
 )
 from autointerp.ui.chips import centroid_color, esc, examples_html
-from autointerp.ui.depth_view import lineage_section
 from autointerp.ui.figures import bar_figure, centroid_map_figure, distance_histogram
-from autointerp.ui.widgets import require_app
+from pages._shared.depth_view import lineage_section
+from pages._shared.widgets import require_app
 
 require_app("pages/centroids.py")
 interp = st.session_state["interp"]

@@ -1,5 +1,6 @@
 """Pure functions for the depth views: the tokens x layers chip grid, the Sankey of a text's tokens
-flowing between centroids layer to layer, and the parent/child rows of the centroid browser."""
+flowing between centroids layer to layer, and the parent/child rows of the centroid browser. The Streamlit
+sections that draw them are in `pages/_shared/depth_view.py`."""
 
 from __future__ import annotations
 
@@ -12,8 +13,12 @@ import plotly.graph_objects as go
 from autointerp.analysis.depth import DepthAnalysis
 from autointerp.build.stack import Flow, Lineage
 from autointerp.constants import LOW_CONFIDENCE, TRIVIAL_FLAGS
+from autointerp.explain.cache import CentroidExplanationCache
 from autointerp.records import CentroidExplanation, SentenceRow
+from autointerp.stack import Stack
 from autointerp.ui.chips import CHIP_CSS, centroid_color, esc, tooltip_html, visible
+
+MOST = 8  # parents or children listed per centroid
 
 DEPTH_CSS = """
 <style>
@@ -157,7 +162,28 @@ def sankey_figure(depth: DepthAnalysis, lineages: dict[tuple[int, int], Lineage]
     return fig
 
 
-def flow_rows(flows: list[Flow], explanations: dict[int, CentroidExplanation], most: int = 8) -> list[dict[str, Any]]:
+def layer_explanations(stack: Stack, layer: int, ids: list[int]) -> dict[int, CentroidExplanation]:
+    """The cached explanations of these centroids at one layer of the stack; unexplained ones are left out."""
+    cache = CentroidExplanationCache(stack.workspaces[layer].explanations_dir)
+    found = {cid: cache.get(cid) for cid in ids}
+    return {cid: e for cid, e in found.items() if e is not None}
+
+
+def lineage_headings(previous: int | None, following: int | None) -> tuple[tuple[str, str], tuple[str, str]]:
+    """(title, text when there are none) for the parents and for the children of a centroid, given the
+    adjacent layers of the stack (None at its ends)."""
+    parents = ("**Parents**", "None: this is the shallowest layer of the stack.")
+    if previous is not None:
+        parents = (f"**Parents** at layer {previous}: where its validation tokens were", "No validation tokens.")
+    children = ("**Children**", "None: this is the deepest layer of the stack.")
+    if following is not None:
+        children = (f"**Children** at layer {following}: where its validation tokens go", "No validation tokens.")
+    return parents, children
+
+
+def flow_rows(
+    flows: list[Flow], explanations: dict[int, CentroidExplanation], most: int = MOST
+) -> list[dict[str, Any]]:
     """Parents or children of a centroid for a table: layer, centroid, share, tokens, explanation."""
     rows = []
     for f in flows[:most]:

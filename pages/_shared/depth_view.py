@@ -1,6 +1,6 @@
 """Streamlit sections for a workspace that belongs to a stack: the sentence page's layer selector and
 depth view, and the centroid browser's parents and children. Each page calls one function; nothing is
-drawn when the workspace is not part of a stack."""
+drawn when the workspace is not part of a stack. What they draw is built by `autointerp.ui.depth`."""
 
 from __future__ import annotations
 
@@ -12,11 +12,16 @@ import streamlit as st
 from autointerp.analysis.depth import DepthAnalysis, depth_text
 from autointerp.build.stack import Flow
 from autointerp.errors import AutoInterpError
-from autointerp.explain.cache import CentroidExplanationCache
 from autointerp.stack import Stack, stacks_containing
-from autointerp.ui.depth import depth_grid_html, flow_rows, flow_text, sankey_figure
-
-MOST = 8  # parents or children listed per centroid
+from autointerp.ui.depth import (
+    MOST,
+    depth_grid_html,
+    flow_rows,
+    flow_text,
+    layer_explanations,
+    lineage_headings,
+    sankey_figure,
+)
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
@@ -121,19 +126,13 @@ def depth_section(stack: Stack | None, interp: Any, text: str, client: Any) -> N
     st.code(depth_text(depth), language=None, wrap_lines=True)
 
 
-def _explanations(stack: Stack, layer: int, ids: list[int]) -> dict[int, Any]:
-    cache = CentroidExplanationCache(stack.workspaces[layer].explanations_dir)
-    found = {cid: cache.get(cid) for cid in ids}
-    return {cid: e for cid, e in found.items() if e is not None}
-
-
 def _flows_table(stack: Stack, flows: list[Flow], title: str, empty: str, key: str) -> None:
     st.markdown(title)
     if not flows:
         st.caption(empty)
         return
     layer = flows[0].layer
-    rows = flow_rows(flows, _explanations(stack, layer, [f.centroid_id for f in flows[:MOST]]), MOST)
+    rows = flow_rows(flows, layer_explanations(stack, layer, [f.centroid_id for f in flows[:MOST]]), MOST)
     name = stack.workspaces[layer].path.name
     for r in rows:
         c1, c2 = st.columns([1, 4])
@@ -157,19 +156,12 @@ def lineage_section(interp: Any, centroid_id: int) -> None:
     with st.expander(f"Across layers: parents and children of centroid {centroid_id}", expanded=True):
         if stack.notice:
             st.warning(stack.notice)
+        (p_title, p_empty), (c_title, c_empty) = lineage_headings(prev, nxt)
         left, right = st.columns(2)
         with left:
-            title = (
-                f"**Parents** at layer {prev}: where its validation tokens were" if prev is not None else "**Parents**"
-            )
-            empty = "None: this is the shallowest layer of the stack." if prev is None else "No validation tokens."
-            _flows_table(stack, stack.parents(layer, centroid_id), title, empty, "lin_parent")
+            _flows_table(stack, stack.parents(layer, centroid_id), p_title, p_empty, "lin_parent")
         with right:
-            title = (
-                f"**Children** at layer {nxt}: where its validation tokens go" if nxt is not None else "**Children**"
-            )
-            empty = "None: this is the deepest layer of the stack." if nxt is None else "No validation tokens."
-            _flows_table(stack, stack.children(layer, centroid_id), title, empty, "lin_child")
+            _flows_table(stack, stack.children(layer, centroid_id), c_title, c_empty, "lin_child")
         st.caption(
             "Shares count the validation tokens of this centroid, paired token by token with their "
             "centroid at the adjacent layer of the stack."
