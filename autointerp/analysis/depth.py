@@ -10,7 +10,7 @@ from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from autointerp.analysis.sentence import SentenceAnalysis, SentenceAnalyzer
+from autointerp.analysis.sentence import SentenceAnalysis, SentenceAnalyzer, decode_tokens
 from autointerp.build.activations import iter_layers
 from autointerp.constants import LOW_CONFIDENCE
 from autointerp.errors import InputError
@@ -103,8 +103,10 @@ class DepthAnalyzer:
         site = tokenizer_side.site
         batch = next(iter_layers(self.model, [ids], self.layers, site.site, site.sink_id, len(ids) + 1))
         per_layer = {}
+        strs = decode_tokens(self.model.tokenizer, ids)
         for layer, analyzer in self.analyzers.items():
-            per_layer[layer] = await analyzer.from_activations(ids, batch.acts[layer], n, k, llm_client, explain)
+            acts = batch.acts[layer]
+            per_layer[layer] = await analyzer.from_activations(ids, acts, n, k, llm_client, explain, strs)
         notes = [per_layer[self.layers[0]].notice, notice]
         return DepthAnalysis(self.layers, per_layer, " ".join(x for x in notes if x))
 

@@ -37,6 +37,11 @@ class Site:
     sink_id: int | None
 
 
+def decode_tokens(tokenizer: Any, ids: list[int]) -> list[str]:
+    """Each token on its own, as the chips show it."""
+    return [tokenizer.decode([int(t)]) for t in ids]
+
+
 class SentenceAnalyzer:
     def __init__(self, model: Any, site: Site, space: CentroidSpace, explanations: Explanations, max_tokens: int):
         self.model = model
@@ -71,16 +76,19 @@ class SentenceAnalyzer:
         k: int = 10,
         llm_client: LLMChoice = None,
         explain: bool = True,
+        token_strs: list[str] | None = None,
     ) -> SentenceAnalysis:
         """Rows for tokens whose activations at this site were already read (`analyze`, or one forward
-        pass shared by several layers); `n_input` is the token count before truncation."""
+        pass shared by several layers); `n_input` is the token count before truncation. `token_strs`, the
+        decoded tokens, lets several layers share one decoding."""
         near = self.space.nearest(acts)
         act = self.space.activation(near.dist)
         explanations: dict[int, CentroidExplanation] = {}
         if explain:
             for cid in sorted(set(near.first.tolist())):
                 explanations[cid] = await self.explanations.get_or_generate(cid, k, llm_client)
-        tok = self.model.tokenizer
+        if token_strs is None:
+            token_strs = decode_tokens(self.model.tokenizer, ids)
         # plain lists once: indexing tensors element by element costs a dispatch per value and layer
         first, second = near.first.tolist(), near.second.tolist()
         dist, margin, strength = near.dist.tolist(), near.margin.tolist(), act.tolist()
@@ -93,7 +101,7 @@ class SentenceAnalyzer:
                 SentenceRow(
                     position=i,
                     token_id=int(tid),
-                    token_str=tok.decode([int(tid)]),
+                    token_str=token_strs[i],
                     centroid_id=cid,
                     explanation=e.explanation if e else "",
                     confidence=float(e.confidence) if e else 0.0,
