@@ -31,11 +31,50 @@ class ConceptRule:
     words: tuple[str, ...] = ()  # tok: features OR-ed in
 
 
+class FeatureBits:
+    """Which of a list of tokens carry each feature, one integer bitset per feature. The explainer checks
+    about 400 candidate rules on a thousand tokens per centroid; a set test per token and rule was 90% of
+    explaining (measured), a few integer operations per rule term are not."""
+
+    def __init__(self, tokens: list[TokenEvidence]):
+        self.n = len(tokens)
+        bits: dict[str, int] = {}
+        for i, t in enumerate(tokens):
+            b = 1 << i
+            for f in t.features:
+                bits[f] = bits.get(f, 0) | b
+        self.bits = bits
+        self.all = (1 << self.n) - 1
+
+    def matched(self, rule: Rule) -> int:
+        """How many tokens the rule matches: the same count as `rule.matches` token by token."""
+        hit = 0
+        for term in rule.terms:
+            m = self.all
+            for f in term:
+                m &= self.bits.get(f, 0)
+                if not m:
+                    break
+            hit |= m
+        return hit.bit_count()
+
+
+class RuleChecker:
+    """Balanced accuracy of many rules on one cluster's members against its negative groups."""
+
+    def __init__(self, pos: list[TokenEvidence], neg_groups: list[list[TokenEvidence]]):
+        self.pos = FeatureBits(pos)
+        self.negs = [FeatureBits(g) for g in neg_groups if g]
+
+    def balanced_accuracy(self, rule: Rule) -> float:
+        tpr = self.pos.matched(rule) / max(1, self.pos.n)
+        tnrs = [1 - g.matched(rule) / g.n for g in self.negs]
+        tnr = sum(tnrs) / len(tnrs) if tnrs else 1.0
+        return (tpr + tnr) / 2
+
+
 def balanced_accuracy(rule: Rule, pos: list[TokenEvidence], neg_groups: list[list[TokenEvidence]]) -> float:
-    tpr = sum(rule.matches(t.features) for t in pos) / max(1, len(pos))
-    tnrs = [1 - sum(rule.matches(t.features) for t in g) / len(g) for g in neg_groups if g]
-    tnr = sum(tnrs) / len(tnrs) if tnrs else 1.0
-    return (tpr + tnr) / 2
+    return RuleChecker(pos, neg_groups).balanced_accuracy(rule)
 
 
 def _complexity(rule: Rule) -> int:
@@ -201,9 +240,9 @@ class OfflineExplainer:
 
     def ranked_rules(self, evidence: ClusterEvidence, n: int = 5) -> list[tuple[Rule, float]]:
         """Candidate rules, best first, by validation balanced accuracy with a small simplicity prior."""
-        negs = [evidence.contrast, evidence.background]
+        check = RuleChecker(evidence.members, [evidence.contrast, evidence.background])
         scored = [
-            (rule, balanced_accuracy(rule, evidence.members, negs) - _prior(rule, self.concept_margin))
+            (rule, check.balanced_accuracy(rule) - _prior(rule, self.concept_margin))
             for rule in candidate_rules(evidence.members, self.concept_rules)
         ]
         scored.sort(key=lambda t: -t[1])

@@ -49,3 +49,24 @@ def test_labels_parse_back_into_the_same_rule():
         if back is not None and not any(f.startswith(("position", "prevshape")) for t in rule.terms for f in t):
             assert all(back.matches(m.features) == rule.matches(m.features) for m in members)
     assert rule_from_text("Something vague") is None
+
+
+def test_bitset_rule_checks_equal_checking_each_token():
+    import random
+
+    from autointerp.explain.explainers.base import Rule
+    from autointerp.explain.explainers.offline import FeatureBits, RuleChecker
+
+    rng = random.Random(0)
+    names = [f"f:{i}" for i in range(12)]
+    tokens = [TokenEvidence(f"t{i}", "", set(rng.sample(names, rng.randint(0, 5))), 0.0, 0.0) for i in range(300)]
+    bits = FeatureBits(tokens)
+    for _ in range(500):
+        terms = [frozenset(rng.sample(names + ["f:absent"], rng.randint(0, 3))) for _ in range(rng.randint(0, 3))]
+        rule = Rule(terms)
+        assert bits.matched(rule) == sum(rule.matches(t.features) for t in tokens)
+    pos, neg, empty = tokens[:100], tokens[100:], []
+    rule = Rule([frozenset(["f:1"]), frozenset(["f:2", "f:3"])])
+    tpr = sum(rule.matches(t.features) for t in pos) / len(pos)
+    tnr = 1 - sum(rule.matches(t.features) for t in neg) / len(neg)
+    assert RuleChecker(pos, [neg, empty]).balanced_accuracy(rule) == (tpr + tnr) / 2
