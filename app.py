@@ -55,7 +55,7 @@ class StageLog:
         self.bar = st.progress(0.0, text="starting")
         self.seconds: dict[str, float] = {}  # stage -> time spent, in first-seen order
         self.stage = ""
-        self.t0 = self.t = time.perf_counter()
+        self.t0 = self.t = self.shown = time.perf_counter()
 
     def _close_stage(self) -> None:
         now = time.perf_counter()
@@ -65,9 +65,13 @@ class StageLog:
         self.t = now
 
     def __call__(self, stage: str, done: int, total: int) -> None:
+        now = time.perf_counter()
         if stage != self.stage:
             self._close_stage()
             self.stage = stage
+        elif done < total and now - self.shown < 0.3:  # each update repaints the browser on the same cores
+            return
+        self.shown = now
         self.bar.progress(min(1.0, done / max(total, 1)), text=f"{stage}: {done:,} / {total:,}")
 
     def finish(self) -> None:

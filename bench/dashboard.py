@@ -32,9 +32,12 @@ from pathlib import Path
 
 from playwright.sync_api import Page, sync_playwright
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from sections import write_section  # noqa: E402
+
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "bench" / "README.md"
-BEGIN, END = "<!-- dashboard-bench:begin -->", "<!-- dashboard-bench:end -->"
+SECTION = "dashboard-bench"  # its part of bench/README.md (bench/sections.py)
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--headless",
@@ -254,7 +257,6 @@ def section(r: Result) -> str:
     stages = "\n".join(f"  - {s}" for s in r.stages) or "  - (not captured)"
     return "\n".join(
         [
-            BEGIN,
             "## Dashboard: first launch and memory",
             "",
             f"`bench/dashboard.py`, last run on {cpu_name()}, {min(os.cpu_count() or 1, 2)} cores for the server, "
@@ -281,7 +283,6 @@ def section(r: Result) -> str:
             "Steady use: three example sentences, a chip click, a 400-token text, the centroid browser with a map "
             "click, the cache page, and back. Peak memory is the server's VmHWM (reset between phases) or the "
             "sampled RSS of its process tree, whichever is higher.",
-            END,
         ]
     )
 
@@ -294,13 +295,7 @@ def main() -> int:
     text = section(measure(a.keep))
     print(text)
     if a.write:
-        readme = README.read_text(encoding="utf-8")
-        if BEGIN in readme and END in readme:
-            head, rest = readme.split(BEGIN, 1)
-            readme = head + text + rest.split(END, 1)[1]
-        else:
-            readme = readme.rstrip("\n") + "\n\n" + text + "\n"
-        README.write_text(readme, encoding="utf-8")
+        write_section(SECTION, text)
     return 0
 
 

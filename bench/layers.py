@@ -32,6 +32,9 @@ sys.path.insert(0, str(ROOT))
 
 from autointerp.config import BuildConfig, parse_layers  # noqa: E402
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from sections import write_section  # noqa: E402
+
 SHORT = "The quick brown fox jumps over the lazy dog."
 PARAGRAPH = (
     "Aristotle was a Greek philosopher and polymath during the Classical period in Ancient Greece. "
@@ -194,6 +197,7 @@ def main() -> None:
     ap.add_argument("--layers", default="3,6,9,12")
     ap.add_argument("--stack", default=None, help="a built stack: skip the build row, time analyze on it")
     ap.add_argument("--threads", type=int, default=0, help="torch threads in every process (0: torch's default)")
+    ap.add_argument("--write", action="store_true", help="also rewrite the layer-stacks section of bench/README.md")
     ap.add_argument("--_child", default=None)
     ap.add_argument("--_root", default="")
     a = ap.parse_args()
@@ -229,6 +233,29 @@ def main() -> None:
     out = ROOT / "bench" / "out" / "layers.md"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text + "\n")
+    if a.write:
+        write_section("layers-bench", readme_section(text, sys.argv[1:]))
+
+
+def readme_section(table: str, argv: list[str]) -> str:
+    args = " ".join(x for x in argv if x != "--write")
+    return f"""## Layer stacks (`bench/layers.py`, issue 10)
+
+```bash
+.venv/bin/python bench/layers.py --quick --rounds 2 --threads 1 --write   # about 5 minutes; without --quick: k=256
+```
+
+A stack of layers 3, 6, 9 and 12 against the deepest layer alone, in the same run. Each build runs in a
+fresh process (model load excluded, peak RSS reported); `analyze` is warm (explanations cached) and
+interleaved. CPU time (all threads of the process) is printed beside wall time: on these shared 2-core
+machines it is the steadier of the two. Latest run (`bench/layers.py {args}`):
+
+{table}
+
+The forward pass is shared (reading four layers costs about what reading the deepest one does, since
+the forward stops there either way). What a stack adds is one k-means fit and one assignment per layer
+at build time, and per layer at analysis time the nearest-centroid search, the rows and one lookup per
+centroid the text uses (cached in memory by file stat, so an unchanged JSON file is not parsed again)."""
 
 
 if __name__ == "__main__":
