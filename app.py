@@ -83,8 +83,8 @@ def first_launch() -> None:
     st.title("k-means autointerp")
     st.info(
         "No workspace yet. Building the default one: the embedded SmolLM2-135M-Instruct on English "
-        "Wikipedia text, with every centroid explained offline. This takes about a minute once; later launches "
-        "load it in seconds."
+        "Wikipedia text, with every centroid explained offline. This takes about a minute and a half once on 2 cores; "
+        "later launches load it in seconds."
     )
     from autointerp.build.models import release_memory
     from autointerp.prepare import prepare_workspace
