@@ -2,14 +2,8 @@
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 from urllib.parse import parse_qs, urlencode, urlparse
 
@@ -18,34 +12,10 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from autointerp import CentroidExplanation, CentroidExplanationCache
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ROOT = Path(__file__).resolve().parents[2]
-pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Debian chromium is not installed")
+from .browser import free_port, needs_chromium, streamlit_server
+
+pytestmark = needs_chromium
 XSS = '<img src=x onerror="window.__pwned=1"><script>window.__pwned=1</script>'
-
-
-@pytest.fixture(scope="session")
-def browser_type_launch_args():
-    return {
-        "executable_path": CHROMIUM,
-        "args": [
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--disable-dev-shm-usage",
-        ],
-    }
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -54,44 +24,8 @@ def server(real_workspace, tmp_path_factory):
     ws = Path(shutil.copytree(real_workspace, root / real_workspace.name))
     # a hostile explanation for a centroid that no sentence below is likely to hit first
     CentroidExplanationCache(ws / "explanations").set(CentroidExplanation(23, f"evil {XSS}", 0.5, [XSS]))
-    port = free_port()
-    env = {**os.environ, "AUTOINTERP_WORKSPACES": str(root)}
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            "app.py",
-            "--server.headless",
-            "true",
-            "--server.port",
-            str(port),
-            "--server.address",
-            "127.0.0.1",
-            "--server.fileWatcherType",
-            "none",
-            "--browser.gatherUsageStats",
-            "false",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(120):
-        try:
-            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=1).read() == b"ok":
-                break
-        except OSError:
-            time.sleep(0.5)
-    else:
-        proc.kill()
-        pytest.fail("the Streamlit server did not become healthy")
-    yield url, ws
-    proc.terminate()
-    proc.wait(timeout=10)
+    with streamlit_server(root) as url:
+        yield url, ws
 
 
 def wait_ready(page) -> None:
@@ -250,9 +184,7 @@ def test_map_click_moves_the_ring_and_explain_all_relabels(server, page):
 
 def test_test_connection_says_when_the_llm_is_unreachable(server, page):
     url, _ = server
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()  # nothing listens there
     page.goto(f"{url}/cache")
     page.get_by_text("Cache review").first.wait_for(timeout=120_000)
     idle(page)

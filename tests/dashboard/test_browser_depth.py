@@ -4,40 +4,15 @@ workspace, and clicking a child centroid in the centroid browser opens it at its
 from __future__ import annotations
 
 import asyncio
-import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import pytest
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ROOT = Path(__file__).resolve().parents[2]
-pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Debian chromium is not installed")
+from .browser import needs_chromium, streamlit_server
+
+pytestmark = needs_chromium
 SENTENCE = "The cat sat on the mat."
-
-
-@pytest.fixture(scope="session")
-def browser_type_launch_args():
-    return {
-        "executable_path": CHROMIUM,
-        "args": [
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--disable-dev-shm-usage",
-        ],
-    }
 
 
 @pytest.fixture(scope="module")
@@ -46,32 +21,8 @@ def stack_server(tiny_stack, tmp_path_factory):
 
     root = tmp_path_factory.mktemp("served-stack") / "workspaces"
     shutil.copytree(tiny_stack.parent, root, ignore=shutil.ignore_patterns("explanations"))
-    stack = Stack.open(root / tiny_stack.name)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true"]
-        + ["--server.port", str(port), "--server.address", "127.0.0.1", "--server.fileWatcherType", "none"]
-        + ["--browser.gatherUsageStats", "false"],
-        cwd=ROOT,
-        env={**os.environ, "AUTOINTERP_WORKSPACES": str(root)},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(120):
-        try:
-            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=1).read() == b"ok":
-                break
-        except OSError:
-            time.sleep(0.5)
-    else:
-        proc.kill()
-        pytest.fail("the Streamlit server did not become healthy")
-    yield url, stack
-    proc.terminate()
-    proc.wait(timeout=10)
+    with streamlit_server(root) as url:
+        yield url, Stack.open(root / tiny_stack.name)
 
 
 def sidebar_layer(page) -> str:

@@ -1,0 +1,39 @@
+"""pytest-playwright launches Debian's Chromium (see browser.py) for every browser test here."""
+
+import pytest
+
+from .browser import CHROMIUM
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args():
+    return {
+        "executable_path": CHROMIUM,
+        "args": [
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--disable-dev-shm-usage",
+        ],
+    }
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A failed browser test reports what its page showed (URL, any exception box, the text on screen), so
+    a failure in CI can be read without a screenshot."""
+    outcome = yield
+    report = outcome.get_result()
+    page = item.funcargs.get("page") if hasattr(item, "funcargs") else None
+    if report.when != "call" or not report.failed or page is None:
+        return
+    try:
+        text = page.evaluate("() => document.body.innerText.slice(0, 3000)")
+    except Exception as exc:  # the page itself may be what broke
+        text = f"(the page could not be read: {exc})"
+    report.sections.append(("page at failure", f"{page.url}\n{text}"))
