@@ -75,3 +75,27 @@ def test_gguf_conversion_reports_each_tensor():
         items = list(gguf_utils.tqdm(["a", "b", "c"], desc="Converting and de-quantizing GGUF tensors..."))
     assert items == ["a", "b", "c"] and seen == [(0, 3), (1, 3), (2, 3), (3, 3)]
     assert gguf_utils.tqdm is original  # put back afterwards
+
+
+def test_gguf_is_parsed_once_per_conversion():
+    """transformers reads the embedded GGUF three times and rebuilds gguf's name map per tensor; within a
+    conversion both are shared (and put back afterwards). Fails if transformers stops finding them in `gguf`."""
+    import importlib.util
+    import inspect
+
+    import gguf
+    from transformers import modeling_gguf_pytorch_utils as gguf_utils
+
+    from autointerp.build.models import GGUF_FILE, GGUF_PACKAGE, _gguf_parsed_once  # the hook is under test
+
+    source = inspect.getsource(gguf_utils)
+    assert "from gguf import GGUFReader" in source and "get_tensor_name_map" in source
+    path = importlib.util.find_spec(GGUF_PACKAGE).submodule_search_locations[0] + "/" + GGUF_FILE
+    reader, name_map = gguf.GGUFReader, gguf.get_tensor_name_map
+    with _gguf_parsed_once():
+        first = gguf.GGUFReader(path)
+        assert gguf.GGUFReader(path) is first  # parsed once
+        arch = next(k for k, v in gguf.MODEL_ARCH_NAMES.items() if v == "llama")
+        assert gguf.get_tensor_name_map(arch, 30) is gguf.get_tensor_name_map(arch, 30)
+        assert len(first.tensors) == 272  # the real file: 30 layers of 9 tensors, embeddings and final norm
+    assert gguf.GGUFReader is reader and gguf.get_tensor_name_map is name_map
