@@ -110,11 +110,15 @@ def _gguf_parsed_once() -> Iterator[None]:
             readers[key] = reader(path, *args)
         return readers[key]
 
-    gguf.GGUFReader, gguf.get_tensor_name_map = shared_reader, functools.cache(name_map)
+    patched = {"GGUFReader": shared_reader, "get_tensor_name_map": functools.cache(name_map)}
+    original = {"GGUFReader": reader, "get_tensor_name_map": name_map}
+    for name, value in patched.items():
+        setattr(gguf, name, value)
     try:
         yield
     finally:
-        gguf.GGUFReader, gguf.get_tensor_name_map = reader, name_map
+        for name, value in original.items():
+            setattr(gguf, name, value)
 
 
 def embedded_model_dir(progress: Progress = silent) -> Path:
