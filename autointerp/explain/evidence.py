@@ -35,21 +35,23 @@ class EvidenceSampler:
         norms = np.asarray(index.records.norm)
         self.median_norm = float(np.median(norms)) if len(norms) else 0.0
 
-    def token(self, row: int) -> TokenEvidence:
+    def token(self, row: int, context: bool = True) -> TokenEvidence:
+        """One token's evidence; `context=False` leaves its marked window out (empty), for readers of
+        features only: drawing it is about a third of sampling a centroid's evidence."""
         r = self.index.records
         w, p, d = int(r.window[row]), int(r.pos[row]), float(r.dist[row])
         return TokenEvidence(
             token=self.texts.token_str(int(r.token[row])),
-            context=self.texts.highlighted(w, p),
+            context=self.texts.highlighted(w, p) if context else "",
             features=self.texts.features(w, p),
             activation=float(activation_from_distance(np.float32(d), self.normalisation)),
             distance=d,
         )
 
-    def _sample(self, rows: np.ndarray, n: int, rng: np.random.Generator) -> list[TokenEvidence]:
+    def _sample(self, rows: np.ndarray, n: int, rng: np.random.Generator, context: bool) -> list[TokenEvidence]:
         if len(rows) > n:
             rows = rng.choice(rows, size=n, replace=False)
-        return [self.token(int(r)) for r in rows]
+        return [self.token(int(r), context) for r in rows]
 
     def _nonmembers(self, centroid_id: int, n: int, rng: np.random.Generator) -> np.ndarray:
         total = len(self.index)
@@ -80,7 +82,9 @@ class EvidenceSampler:
             flags.append("high-norm")
         return flags
 
-    def evidence(self, centroid_id: int, per_band: int = 40, bands: int = 4, negatives: int = 120) -> ClusterEvidence:
+    def evidence(
+        self, centroid_id: int, per_band: int = 40, bands: int = 4, negatives: int = 120, context: bool = True
+    ) -> ClusterEvidence:
         rng = np.random.default_rng(self.seed + centroid_id)
         band_rows = self.index.banded_members(centroid_id, per_band, bands, self.seed)
         r = self.index.records
@@ -96,9 +100,9 @@ class EvidenceSampler:
         n_next = max(1, sum(next_counts.values()))
         return ClusterEvidence(
             centroid_id=centroid_id,
-            bands=[[self.token(int(x)) for x in b] for b in band_rows],
-            contrast=self._sample(self._hard(centroid_id), negatives, rng),
-            background=self._sample(self._nonmembers(centroid_id, negatives, rng), negatives, rng),
+            bands=[[self.token(int(x), context) for x in b] for b in band_rows],
+            contrast=self._sample(self._hard(centroid_id), negatives, rng, context),
+            background=self._sample(self._nonmembers(centroid_id, negatives, rng), negatives, rng, context),
             neighbours=self.neighbours[centroid_id].tolist(),
             population=len(members),
             flags=self.flags(centroid_id),
@@ -106,11 +110,12 @@ class EvidenceSampler:
             next_tokens=[(t, round(c / n_next, 3)) for t, c in next_counts.most_common(10)],
         )
 
-    def scoring_set(self, centroid_id: int) -> ScoringSet:
+    def scoring_set(self, centroid_id: int, context: bool = True) -> ScoringSet:
+        """Held-out tokens to score on; an exact rule scorer needs no `context`, LLM detection does."""
         positives, negatives = self.scoring.positives, self.scoring.negatives
         rng = np.random.default_rng(10_000 + self.seed + centroid_id)
         return ScoringSet(
-            positives=self._sample(self.index.members(centroid_id), positives, rng),
-            hard_negatives=self._sample(self._hard(centroid_id), negatives, rng),
-            random_negatives=self._sample(self._nonmembers(centroid_id, negatives, rng), negatives, rng),
+            positives=self._sample(self.index.members(centroid_id), positives, rng, context),
+            hard_negatives=self._sample(self._hard(centroid_id), negatives, rng, context),
+            random_negatives=self._sample(self._nonmembers(centroid_id, negatives, rng), negatives, rng, context),
         )

@@ -150,10 +150,11 @@ class Explanations:
                 draft.evidence["rule_read_from_text"] = True
         if self.heldout is None:
             return ScoreResult("none", None, status=Status.INSUFFICIENT_DATA, detail="no held-out data"), None
-        data = self.heldout.sampler.scoring_set(cid)
+        detector = plan.scorer_client if draft.rule is None else None  # only LLM detection reads contexts
+        data = self.heldout.sampler.scoring_set(cid, context=detector is not None)
         failure: LLMError | None = None
-        if draft.rule is None and plan.scorer_client is not None:
-            detection = DetectionScorer(plan.scorer_client, self.scoring.detection_sample, self.scoring.seed)
+        if detector is not None:
+            detection = DetectionScorer(detector, self.scoring.detection_sample, self.scoring.seed)
             try:
                 return await detection.score(draft, data), None
             except LLMError as exc:
@@ -175,7 +176,7 @@ class Explanations:
             info = ExplanationInfo(Status.NO_DATA, self.provenance(cid))
             return CentroidExplanation(cid, "Unexplained: no validation data was given", 0.0, texts, info=info)
         plan = plan_for(llm_client, self.explainer)
-        evidence = self.validation.sampler.evidence(cid)
+        evidence = self.validation.sampler.evidence(cid, context=plan.explainer.reads_context)
         draft = await plan.explainer.explain(evidence)
         score, failure = await self._score(draft, cid, plan)
         info = ExplanationInfo(

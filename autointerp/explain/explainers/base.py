@@ -66,5 +66,6 @@ class ExplanationDraft:
 @runtime_checkable
 class Explainer(Protocol):
     name: str
+    reads_context: bool  # False: evidence may come without the context strings (drawing them is most of its cost)
 
     async def explain(self, evidence: ClusterEvidence) -> ExplanationDraft: ...

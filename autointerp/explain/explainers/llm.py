@@ -32,6 +32,7 @@ def read_answer(text: str) -> tuple[dict[str, Any], bool]:
 
 class LLMExplainer:
     prompt_version = PROMPT_VERSION
+    reads_context = True
 
     def __init__(self, client: LLMClient):
         self.client = client

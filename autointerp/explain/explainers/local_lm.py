@@ -31,6 +31,7 @@ def _kind(rule: Rule) -> str:
 
 class LocalLabelChooser:
     prompt_version = PROMPT_VERSION
+    reads_context = True
 
     def __init__(self, model: Any, tokenizer: Any | None = None, candidates: int = 4, examples: int = 12):
         self.hf = getattr(model, "_model", model)  # an nnterp model wraps the HF module

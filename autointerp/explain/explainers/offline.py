@@ -233,6 +233,7 @@ class OfflineExplainer:
 
     name = "offline-rules"
     prompt_version = PROMPT_VERSION
+    reads_context = False  # rules are over token features
 
     def __init__(self, concept_rules: bool = True, concept_margin: float = CONCEPT_MARGIN):
         self.concept_rules = concept_rules  # False: only the rule kinds that predate concepts (for baselines)
