@@ -10,8 +10,11 @@
 ARG BASE=python:3.11-slim
 FROM ${BASE}
 
+# PIP_BREAK_SYSTEM_PACKAGES: a base whose python3 comes from Debian's own packages (PEP 668) refuses pip
+# installs outside a venv; in an image of its own that is what we want. It changes nothing on python:3.11-slim.
 ENV PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
+    PIP_BREAK_SYSTEM_PACKAGES=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     HF_HUB_OFFLINE=1 \
     AUTOINTERP_WORKSPACES=/data/workspaces \
