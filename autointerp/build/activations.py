@@ -12,7 +12,7 @@ from typing import Any
 
 import torch
 
-from autointerp.build.models import check_layer_and_site
+from autointerp.build.models import check_layer_and_site, model_lock
 from autointerp.build.nnsight_mount import prepare_before_trace
 
 
@@ -55,7 +55,9 @@ def layers_activations(
         check_layer_and_site(model, layer, site)
     saved: dict[int, Any] = {}  # defined outside the trace: nnsight only hands back outer names
     prepare_before_trace()
-    with torch.no_grad(), model.trace({"input_ids": input_ids, "attention_mask": attention_mask}) as tracer:
+    inputs = {"input_ids": input_ids, "attention_mask": attention_mask}
+    # One trace at a time per model (nnsight refuses overlapping ones); the trace is made once the lock is held.
+    with model_lock(model), torch.no_grad(), model.trace(inputs) as tracer:
         for layer in order:
             saved[layer] = nnsight.save(_site_proxy(model, site, layer))
         tracer.stop()

