@@ -3,7 +3,7 @@
 #   docker build -t autointerp .
 #   docker run -d --name autointerp -p 127.0.0.1:8501:8501 -v autointerp-data:/data autointerp
 #   open http://127.0.0.1:8501   (the first page load builds the default workspace into the volume: two to three
-#                                 minutes on 2 cores, shown on the page; `docker logs` stays quiet meanwhile)
+#                                 minutes on 2 cores, shown on the page and, stage by stage, in `docker logs`)
 #
 # Build args: BASE (any Debian-based image with Python 3.11), TORCH_INDEX (where the CPU build of torch comes
 # from), BAKE=1 (build the default workspace into the image instead of the volume at first start).

@@ -62,6 +62,7 @@ class StageLog:
         if self.stage:
             self.seconds[self.stage] = self.seconds.get(self.stage, 0.0) + now - self.t
             self.lines.markdown("\n".join(f"- {s}: {t:.0f} s" for s, t in self.seconds.items()))
+            print(f"first launch: {self.stage}: {now - self.t:.0f} s", flush=True)  # server log (docker logs)
         self.t = now
 
     def __call__(self, stage: str, done: int, total: int) -> None:
