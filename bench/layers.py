@@ -242,7 +242,7 @@ def readme_section(table: str, argv: list[str]) -> str:
     return f"""## Layer stacks (`bench/layers.py`, issue 10)
 
 ```bash
-.venv/bin/python bench/layers.py --quick --rounds 2 --threads 1 --write   # about 5 minutes; without --quick: k=256
+.venv/bin/python bench/layers.py --quick --rounds 2 --threads 1 --write   # about 2-3 minutes; without --quick: k=256
 ```
 
 A stack of layers 3, 6, 9 and 12 against the deepest layer alone, in the same run. Each build runs in a
