@@ -35,21 +35,12 @@ from playwright.sync_api import Page, sync_playwright
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from sections import write_section  # noqa: E402
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
+from chromium import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
+
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "bench" / "README.md"
 SECTION = "dashboard-bench"  # its part of bench/README.md (bench/sections.py)
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-dev-shm-usage",
-]
 LIMITS = {"first_s": 60.0, "first_mb": 1500.0, "steady_mb": 1100.0}
 LONG_TEXT = " ".join(
     "The history of science is largely a history of ideas, and of the instruments that tested them." for _ in range(20)

@@ -9,7 +9,6 @@ export is opened from a file with the network blocked, as a collaborator without
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -24,22 +23,12 @@ from playwright.sync_api import Page, sync_playwright
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from chromium import CHROMIUM, CHROMIUM_ARGS  # noqa: E402  (scripts/ is on the path: run as a script)
+
 from autointerp.config import BuildConfig, default_workspace_root  # noqa: E402
 
 OUT = ROOT / "docs" / "screenshots"
 SENTENCE = "The quick brown fox jumps over the lazy dog."
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-dev-shm-usage",
-]
 
 
 def serve(port: int) -> subprocess.Popen[bytes]:

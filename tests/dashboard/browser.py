@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -15,8 +15,19 @@ from pathlib import Path
 
 import pytest
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ROOT = Path(__file__).resolve().parents[2]
+
+
+def _chromium_setup() -> tuple[str, list[str]]:
+    """The same Chromium and flags as the repository's tooling (scripts/chromium.py), loaded by path."""
+    spec = importlib.util.spec_from_file_location("_tooling_chromium", ROOT / "scripts" / "chromium.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.CHROMIUM, list(module.CHROMIUM_ARGS)
+
+
+CHROMIUM, CHROMIUM_ARGS = _chromium_setup()
 needs_chromium = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Debian chromium is not installed")
 
 
