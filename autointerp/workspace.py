@@ -20,7 +20,7 @@ from autointerp.build.index import ValidationIndex
 from autointerp.build.pipeline import SCORED_SPLITS, BuildResult, run_build
 from autointerp.config import BuildConfig, default_workspace_root
 from autointerp.errors import CentroidFileError, WorkspaceError
-from autointerp.files import atomic_write_text
+from autointerp.files import atomic_write_text, usual_mode
 from autointerp.progress import Progress, silent
 
 FORMAT_VERSION = 1
@@ -89,6 +89,7 @@ def write_workspace(result: BuildResult, target: Path) -> Path:
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+        usual_mode(tmp, directory=True)
     except OSError as exc:
         raise WorkspaceError(f"cannot write a workspace under {target.parent}: {exc.strerror or exc}") from exc
     try:

@@ -21,6 +21,7 @@ import torch
 
 from autointerp.config import EMBEDDED_MODEL, SITES, user_cache_dir
 from autointerp.errors import InputError, ModelLoadError
+from autointerp.files import usual_mode
 from autointerp.progress import Progress, silent
 
 log = logging.getLogger(__name__)
@@ -172,6 +173,7 @@ def embedded_model_dir(progress: Progress = silent) -> Path:
     progress(f"{stage}: save", 0, 1)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".convert-", dir=target.parent))
+    usual_mode(tmp, directory=True)
     try:
         model.save_pretrained(tmp)
         tok.save_pretrained(tmp)
