@@ -201,6 +201,7 @@ def score_rows(e: CentroidExplanation) -> list[dict[str, Any]]:
     rule = rule_text(Rule.from_json(e.info.rule)) if e.info.rule else "—"
     return [
         {
+            "read as rule": rule,  # first: what was measured, which a fixed-height table must not clip
             "method": s.method,
             "status": str(s.status),
             "balanced accuracy": s.balanced_accuracy,
@@ -211,7 +212,6 @@ def score_rows(e: CentroidExplanation) -> list[dict[str, Any]]:
             "members": s.n_pos,
             "hard negatives": s.n_hard,
             "random negatives": s.n_random,
-            "read as rule": rule,
             "detail": s.detail,
         }
     ]
