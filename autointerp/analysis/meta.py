@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -63,7 +63,8 @@ def grounded_facts(analysis: SentenceAnalysis) -> list[Fact]:
         e = analysis.explanations.get(cid)
         rule = e.info.rule if e else None
         feats = {f for term in rule for f in term} if rule else set()
-        meaning = concept_meaning(Rule.from_json(rule)) if rule else None
+        # a person's words are quoted as written, not renamed after the concept they were read as
+        meaning = concept_meaning(Rule.from_json(rule)) if rule and not (e and e.info.human_edited) else None
         first = rows[0]
         facts.append(
             Fact(
@@ -83,7 +84,10 @@ def grounded_facts(analysis: SentenceAnalysis) -> list[Fact]:
 
 
 def _tokens(f: Fact, n: int = 6) -> str:
-    return ", ".join(repr(t.strip() or t) for t in f.tokens[:n])
+    """The fact's distinct tokens in text order, with a count when one repeats, and "…" past `n`."""
+    counts = Counter(t.strip() or t for t in f.tokens)
+    shown = [f"{t!r} ×{c}" if c > 1 else repr(t) for t, c in list(counts.items())[:n]]
+    return ", ".join(shown) + (", …" if len(counts) > n else "")
 
 
 def _by_meaning(facts: list[Fact]) -> list[str]:

@@ -118,3 +118,20 @@ def test_tokens_are_grouped_by_the_meaning_their_labels_name():
     content = asyncio.run(interpret(a)).split("CONTENT AND SEMANTIC CATEGORIES", 1)[1]
     assert "'fox', 'dog' → Living things (centroid 15, 0.62 confidence; centroid 40, 0.55 confidence)" in content
     assert "'ran' → Verbs of motion (centroid 3, 0.70 confidence)" in content and "centroid 4," not in content
+
+
+def test_a_human_edit_is_quoted_as_written_not_as_the_concept_it_was_read_as():
+    rows = [
+        SentenceRow(0, 0, " fox", 15, "Animals and other living things", 0.57, 0.5, 0.1, 0.1, 0, 1.0, [], Status.SCORED)
+    ]
+    edited = {"evidence": {"rule": [["lex:noun.animal"], ["syn:living_thing.n.01"]]}, "human_edited": True}
+    exps = {15: CentroidExplanation(15, "Animals and other living things", 0.57, [], metadata=edited)}
+    text = asyncio.run(interpret(SentenceAnalysis(rows, 1, explanations=exps)))
+    assert '"Animals and other living things"' in text and "Animals or living things" not in text
+
+
+def test_repeated_tokens_are_counted_once_and_long_lists_say_they_are_cut():
+    words = [" over"] * 450 + [" a", " b", " c", " d", " e", " f", " g"]
+    rows = [row(i, w, 7, 0.9) for i, w in enumerate(words)]
+    text = asyncio.run(interpret(SentenceAnalysis(rows, len(rows))))
+    assert "'over' ×450, 'a', 'b', 'c', 'd', 'e', …" in text and "'over', 'over'" not in text
