@@ -76,7 +76,7 @@ class ScoreResult:
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["status"] = str(self.status)
-        d["confidence"] = self.confidence
+        d["confidence"] = self.confidence if self.ok else None  # not measured is not 0.00
         d["chance"] = 0.5
         return d
 

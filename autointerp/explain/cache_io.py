@@ -13,8 +13,16 @@ FORMATS = ("json", "jsonl", "csv")
 CSV_FIELDS = ["centroid_id", "explanation", "confidence", "timestamp", "top_k_examples", "metadata"]
 
 
+def _exported(r: CentroidExplanation) -> dict:
+    """A record as exported: an unmeasured confidence is null, never a 0.0 a reader would take as measured."""
+    d = r.to_dict()
+    if not r.measured:
+        d["confidence"] = None
+    return d
+
+
 def export_records(records: list[CentroidExplanation], fmt: str) -> str:
-    data = [r.to_dict() for r in records]
+    data = [_exported(r) for r in records]
     if fmt == "json":
         return json.dumps(data, indent=2, ensure_ascii=False)
     if fmt == "jsonl":
@@ -59,11 +67,16 @@ def import_records(text: str, fmt: str, num_centroids: int | None = None) -> lis
     for n, item in enumerate(raw, 1):
         if not isinstance(item, dict):
             raise InputError(f"record {n} is not an object")
+        cid = item.get("centroid_id")
+        if num_centroids is not None and isinstance(cid, int | str) and str(cid).lstrip("-").isdigit():
+            if not 0 <= int(cid) < num_centroids:
+                raise InputError(f"record {n}: centroid id {cid} is out of range 0..{num_centroids - 1}")
+        unmeasured = "confidence" in item and item["confidence"] in (None, "")  # exported as not measured
         try:
-            rec = CentroidExplanation.from_dict(item)
+            rec = CentroidExplanation.from_dict({**item, "confidence": 0.0} if unmeasured else item)
         except (ValueError, TypeError) as exc:
             raise InputError(f"record {n}: {exc}") from exc
-        if num_centroids is not None and not 0 <= rec.centroid_id < num_centroids:
-            raise InputError(f"record {n}: centroid id {rec.centroid_id} is out of range 0..{num_centroids - 1}")
+        if unmeasured and rec.measured:
+            raise InputError(f"record {n}: a scored explanation needs its confidence")
         out.append(rec)
     return out
