@@ -68,9 +68,9 @@ def import_records(text: str, fmt: str, num_centroids: int | None = None) -> lis
         if not isinstance(item, dict):
             raise InputError(f"record {n} is not an object")
         cid = item.get("centroid_id")
-        if num_centroids is not None and isinstance(cid, int | str) and str(cid).lstrip("-").isdigit():
-            if not 0 <= int(cid) < num_centroids:
-                raise InputError(f"record {n}: centroid id {cid} is out of range 0..{num_centroids - 1}")
+        numeric = isinstance(cid, int | str) and str(cid).lstrip("-").isdigit()
+        if num_centroids is not None and numeric and not 0 <= int(str(cid)) < num_centroids:
+            raise InputError(f"record {n}: centroid id {cid} is out of range 0..{num_centroids - 1}")
         unmeasured = "confidence" in item and item["confidence"] in (None, "")  # exported as not measured
         try:
             rec = CentroidExplanation.from_dict({**item, "confidence": 0.0} if unmeasured else item)
