@@ -121,7 +121,7 @@ def format_depth_table(depth: DepthAnalysis, expl_width: int = 22) -> str:
 
 def build_parser() -> ArgumentParser:
     parser = ArgumentParser(prog="python -m autointerp", description=__doc__)
-    sub = parser.add_subparsers(dest="cmd", required=True, parser_class=ArgumentParser)
+    sub = parser.add_subparsers(dest="cmd", required=True, parser_class=ArgumentParser, metavar="COMMAND")
     b = sub.add_parser("build", help="build (or reuse) a workspace")
     add_config_flags(b)
     b.add_argument("--force", action="store_true", help="rebuild even if the workspace exists")
@@ -134,8 +134,13 @@ def build_parser() -> ArgumentParser:
         action="store_false",
         help="skip explaining every centroid offline after the build (a few seconds for k=256)",
     )
-    for name in ("analyze", "meta", "explain"):
-        p = sub.add_parser(name)
+    helps = {
+        "analyze": "each token's centroid, explanation, measured confidence and activation (table, --json, --html)",
+        "meta": "a meta-interpretation of how the model processed a text, grounded in its tokens' centroids",
+        "explain": "explain and score centroids (offline rules by default, or an LLM) into the cache",
+    }
+    for name, help_ in helps.items():
+        p = sub.add_parser(name, help=help_, description=help_[0].upper() + help_[1:] + ".")
         if name != "explain":
             p.add_argument("sentence")
         p.add_argument("--workspace", help="a built workspace folder (default: build/reuse from the flags)")

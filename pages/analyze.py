@@ -53,6 +53,8 @@ def use_example() -> None:
 
 def text_edited() -> None:
     st.session_state["token_sel"] = None
+    if st.session_state.get("sentence") not in EXAMPLES:
+        st.session_state["example"] = None  # the picker no longer names the text shown
 
 
 def pick_token(key: str) -> None:

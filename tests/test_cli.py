@@ -157,3 +157,22 @@ def test_build_explains_every_centroid_offline(tiny_config, tiny_model_dir, tiny
     assert main(["build", *flags, "--no-explain", "--force"]) == 0  # a rebuild without explaining
     path = capsys.readouterr().out.strip().splitlines()[-1]
     assert not CentroidExplanationCache(f"{path}/explanations").ids()
+
+
+def test_every_command_says_what_it_does(capsys):
+    import pytest
+
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    out = capsys.readouterr().out
+    for cmd in ("build", "analyze", "meta", "explain"):
+        line = next(x for x in out.splitlines() if x.strip().startswith(cmd + " "))
+        assert len(line.split()) > 3, line  # a description follows the name
+    assert main_exit_code([]) == 2 and "COMMAND" in capsys.readouterr().err
+
+
+def main_exit_code(argv):
+    try:
+        return main(argv)
+    except SystemExit as exc:
+        return exc.code

@@ -91,6 +91,8 @@ def test_example_picker_changes_the_text(app_env, tiny_model):
     assert at.query_params["text"] == EXAMPLE_2
     n = len(tiny_model.tokenizer(EXAMPLE_2, add_special_tokens=False)["input_ids"])
     assert n_chips(chips_html(at)) == n  # the chips are the new text's tokens
+    at.text_area(key="sentence").set_value("My own sentence about cats.").run()
+    assert at.selectbox(key="example").value is None  # the picker no longer claims the text
 
 
 def test_the_text_survives_a_visit_to_another_page(app_env):
