@@ -70,7 +70,10 @@ def explain_missing(todo: list[int], total: int) -> None:
 
 
 def filtered(table):
-    with st.expander("Search and filter", expanded=False):
+    ss = st.session_state
+    active = bool(ss.get("c_query")) or tuple(ss.get("c_conf", (0.0, 1.0))) != (0.0, 1.0) or bool(ss.get("c_flags"))
+    label = "Search and filter" + (" (a filter is on)" if active else "")  # a filter must never hide unseen
+    with st.expander(label, expanded=active):
         f1, f2, f3 = st.columns([2, 2, 2])
         query = f1.text_input("Search explanations", key="c_query")
         lo, hi = f2.slider("Confidence", 0.0, 1.0, (0.0, 1.0), 0.05, key="c_conf")

@@ -306,3 +306,12 @@ def test_edits_are_read_as_rules_and_unreadable_text_shows_as_not_measured(app_e
     meta = at.code[0].value
     assert f"centroid {cid}" in meta.split("NOT MEASURED", 1)[1]
     assert f"centroid {cid}" not in meta.split("NOT MEASURED", 1)[0].split("UNCERTAIN", 1)[-1]
+
+
+def test_an_active_filter_is_named_on_its_expander(app_env):
+    at = new_app().run()
+    at.switch_page("pages/centroids.py").run()
+    assert [e.label for e in at.expander if e.label.startswith("Search")] == ["Search and filter"]
+    at.text_input(key="c_query").set_value("zzz-no-such-label").run()
+    assert not at.exception
+    assert [e.label for e in at.expander if e.label.startswith("Search")] == ["Search and filter (a filter is on)"]
