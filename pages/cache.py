@@ -25,6 +25,11 @@ client = st.session_state.get("llm_client")
 st.title("Cache review")
 if flash := st.session_state.pop("_cache_flash", None):
     (st.success if flash[0] else st.info)(flash[1])
+deleted = st.session_state.get("_undo_delete")
+if deleted is not None and st.button(f"Undo: restore centroid {deleted.centroid_id}'s explanation", key="undo_delete"):
+    interp.cache.set(st.session_state.pop("_undo_delete"))
+    st.session_state["_cache_flash"] = (True, f"Centroid {deleted.centroid_id}: explanation restored.")
+    st.rerun()
 st.caption(
     f"Explanations are stored as one JSON file per centroid in `{interp.cache.cache_dir}`; every write is "
     "atomic. Edits are marked human-edited and rescored on held-out tokens."
@@ -97,6 +102,7 @@ if len(df):
     target = a1.selectbox("Centroid", list(view["centroid_id"]), key="act_id")
     if a2.button("Accept", key="accept") and target is not None:
         interp.accept_explanation(int(target))
+        st.session_state["_cache_flash"] = (True, f"Centroid {target}: explanation accepted.")
         st.rerun()
     if a3.button("Regenerate", key="regenerate") and target is not None:
         old = interp.cache.get(int(target))
@@ -108,7 +114,9 @@ if len(df):
             st.session_state["_cache_flash"] = regenerate_message(old, new)
             st.rerun()
     if a4.button("Delete", key="delete") and target is not None:
+        st.session_state["_undo_delete"] = interp.cache.get(int(target))  # kept in this session for Undo
         interp.cache.delete(int(target))
+        st.session_state["_cache_flash"] = (True, f"Centroid {target}: explanation deleted.")
         st.rerun()
     if target is not None:
         current = interp.cache.get(int(target))

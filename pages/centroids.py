@@ -110,6 +110,8 @@ def summary(selected: int, e, d) -> None:
     about = [f"status: {e.status}", f"by {e.info.explainer or 'unknown'}"] if e else ["status: unexplained"]
     if e and e.info.human_edited:
         about.append("human-edited")
+    if e and e.info.accepted:
+        about.append(f"accepted {e.info.accepted[:10]}")
     if e and e.info.flags:
         about.append("flags: " + ", ".join(e.info.flags))
     st.caption(" · ".join(about))

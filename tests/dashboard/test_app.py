@@ -234,11 +234,16 @@ def test_cache_page_edit_accept_regenerate_delete(app_env):
     assert rec.metadata["score"]["method"] == "exact-rule"
     at.button(key="accept").click().run()
     assert cache.get(cid).metadata.get("accepted")
+    assert any(f"Centroid {cid}: explanation accepted" in m.value for m in at.success)
     at.button(key="regenerate").click().run()
     assert not at.exception
     assert any("Regenerated centroid" in m.value for m in [*at.success, *at.info])
+    kept = cache.get(cid)
     at.button(key="delete").click().run()
     assert not at.exception and not cache.has(cid)
+    assert any(f"Centroid {cid}: explanation deleted" in m.value for m in at.success)
+    at.button(key="undo_delete").click().run()  # one click deleted it; one click brings it back
+    assert not at.exception and cache.get(cid) == kept
 
 
 def test_first_launch_builds_and_explains_the_default_workspace(tiny_config, tmp_path, monkeypatch):
