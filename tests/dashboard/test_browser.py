@@ -47,6 +47,14 @@ def query(page) -> dict[str, str]:
     return {k: v[0] for k, v in parse_qs(urlparse(page.url).query).items()}
 
 
+def wait_for_param(page, key: str, value: str) -> None:
+    """The address is written late in a rerun, after what the test waited for: poll it, then check it."""
+    page.wait_for_function(
+        "([k, v]) => new URL(location.href).searchParams.get(k) === v", arg=[key, value], timeout=60_000
+    )
+    assert query(page)[key] == value
+
+
 def test_analyze_hover_click_a_chip_and_open_its_centroid(server, page):
     url, _ = server
     page.set_viewport_size({"width": 1400, "height": 1000})
@@ -68,7 +76,7 @@ def test_analyze_hover_click_a_chip_and_open_its_centroid(server, page):
     chip.click()  # the chips are clickable: the token's centroid opens right below its sentence
     open_button = page.get_by_role("button", name="Open in the centroid browser")
     open_button.wait_for(timeout=60_000)
-    assert query(page)["token"] == "3"
+    wait_for_param(page, "token", "3")
     assert page.locator(".ai-chip.sel").get_attribute("data-pos") == "3"
     chips_bottom = page.locator(".ai-chip").last.bounding_box()
     panel_top = page.get_by_text(f"Centroid {cid}", exact=True).first.bounding_box()
@@ -76,7 +84,7 @@ def test_analyze_hover_click_a_chip_and_open_its_centroid(server, page):
     open_button.click()
     page.wait_for_selector(".stPlotlyChart .main-svg", timeout=60_000)
     page.get_by_text("Member distances").first.wait_for(timeout=60_000)
-    assert query(page)["centroid"] == cid
+    wait_for_param(page, "centroid", cid)
     assert page.locator(".ai-ex mark").count() > 0
     no_exception(page)
 
@@ -168,7 +176,7 @@ def test_map_click_moves_the_ring_and_explain_all_relabels(server, page):
     page.mouse.click(x, y)
     page.wait_for_function(f"c => ({RING_ID})() === c", arg=cid, timeout=60_000)  # the ring moved to the click
     idle(page)
-    assert query(page)["centroid"] == cid
+    wait_for_param(page, "centroid", cid)
     picker = page.get_by_role("combobox", name="Centroid", exact=True)
     expect(picker).to_have_value(re.compile(rf"^{cid}:"))  # the picker follows the map
     opacities = page.evaluate(  # every centroid's point, the ring (last trace) aside
