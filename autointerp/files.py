@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from pathlib import Path
+from types import TracebackType
 
 
 def current_umask() -> int:
@@ -41,3 +43,36 @@ def atomic_write_text(path: Path, text: str) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+class StagedFolder:
+    """A temporary sibling of `target`, with the mode mkdir would give, that becomes `target` whole on a clean
+    exit and is removed on any other: readers see the old folder or the new one, never half of one.
+
+    Making it raises OSError at once (an unwritable parent), before any work is done. `replace=False` keeps
+    a `target` that appeared meanwhile (another process finished the same work first) and drops this one."""
+
+    def __init__(self, target: Path, prefix: str | None = None, replace: bool = True):
+        target.parent.mkdir(parents=True, exist_ok=True)
+        self.target, self.replace = target, replace
+        self.path = Path(tempfile.mkdtemp(prefix=prefix or f".{target.name}.", dir=target.parent))
+        usual_mode(self.path, directory=True)
+
+    def __enter__(self) -> Path:
+        return self.path
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        try:
+            if exc_type is None:
+                if self.replace and self.target.exists():
+                    shutil.rmtree(self.target)
+                try:
+                    os.replace(self.path, self.target)
+                except OSError:
+                    if self.replace or not self.target.exists():
+                        raise
+        finally:
+            if self.path.exists():
+                shutil.rmtree(self.path, ignore_errors=True)

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,7 +19,7 @@ from autointerp.build.pipeline import run_layers
 from autointerp.build.stack import Flow, Lineage, StackManifest, lineage_file, stack_folder_name
 from autointerp.config import BuildConfig, check_layers, default_workspace_root
 from autointerp.errors import WorkspaceError
-from autointerp.files import atomic_write_text, usual_mode
+from autointerp.files import StagedFolder, atomic_write_text
 from autointerp.progress import Progress, silent
 from autointerp.workspace import Workspace, is_built, workspace_path, write_workspace
 
@@ -65,18 +63,10 @@ def _lineages(spaces: dict[int, Workspace], layers: list[int]) -> dict[tuple[int
 
 def _write_stack(target: Path, manifest: StackManifest, lineages: dict[tuple[int, int], Lineage]) -> None:
     """Into a temporary sibling folder, then renamed: a stack appears whole or not at all."""
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
-    usual_mode(tmp, directory=True)
-    try:
+    with StagedFolder(target) as tmp:
         for (a, b), lin in lineages.items():
             lin.save(tmp / lineage_file(a, b))
         atomic_write_text(tmp / MANIFEST, json.dumps(manifest.to_dict(), indent=2))
-        if target.exists():
-            shutil.rmtree(target)
-        os.replace(tmp, target)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
 
 
 def build_stack(

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +18,7 @@ from autointerp.build.index import ValidationIndex
 from autointerp.build.pipeline import SCORED_SPLITS, BuildResult, run_build
 from autointerp.config import BuildConfig, default_workspace_root
 from autointerp.errors import CentroidFileError, WorkspaceError
-from autointerp.files import atomic_write_text, usual_mode
+from autointerp.files import StagedFolder, atomic_write_text
 from autointerp.progress import Progress, silent
 
 FORMAT_VERSION = 1
@@ -87,12 +85,10 @@ def list_workspaces(root: str | os.PathLike[str] | None = None) -> list[Path]:
 def write_workspace(result: BuildResult, target: Path) -> Path:
     """Write into a temporary sibling folder, then rename: a workspace appears whole or not at all."""
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
-        usual_mode(tmp, directory=True)
+        staging = StagedFolder(target)
     except OSError as exc:
         raise WorkspaceError(f"cannot write a workspace under {target.parent}: {exc.strerror or exc}") from exc
-    try:
+    with staging as tmp:
         out = Layout(tmp)
         save_kmeans_centroids(out.centroids, result.centroids, result.metadata, result.center)
         for split, part in result.splits.items():
@@ -107,12 +103,6 @@ def write_workspace(result: BuildResult, target: Path) -> Path:
         atomic_write_text(out.config, json.dumps(result.config.to_dict(), indent=2))
         build = {"format_version": FORMAT_VERSION, "created": time.strftime("%Y-%m-%dT%H:%M:%S"), **result.stats}
         atomic_write_text(out.done, json.dumps(build, indent=2))
-        if target.exists():
-            shutil.rmtree(target)
-        os.replace(tmp, target)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
     return target
 
 

@@ -26,3 +26,24 @@ def test_a_workspace_is_shared_as_the_umask_allows(tiny_workspace):
     assert stat.S_IMODE(tiny_workspace.stat().st_mode) == 0o777 & ~mask
     for name in ("build.json", "config.json"):
         assert stat.S_IMODE((tiny_workspace / name).stat().st_mode) == 0o666 & ~mask
+
+
+def test_a_staged_folder_appears_whole_or_not_at_all(tmp_path):
+    import pytest
+
+    from autointerp.files import StagedFolder
+
+    target = tmp_path / "ws"
+    with StagedFolder(target) as tmp:
+        (tmp / "a").write_text("1")
+    assert (target / "a").read_text() == "1"
+    with pytest.raises(RuntimeError), StagedFolder(target) as tmp:
+        (tmp / "a").write_text("half")
+        raise RuntimeError("the build failed midway")
+    assert (target / "a").read_text() == "1" and [p.name for p in tmp_path.iterdir()] == ["ws"]
+    with StagedFolder(target) as tmp:  # a rebuild replaces the old folder
+        (tmp / "b").write_text("2")
+    assert sorted(p.name for p in target.iterdir()) == ["b"]
+    with StagedFolder(target, replace=False) as tmp:  # someone else finished first: theirs is kept
+        (tmp / "c").write_text("3")
+    assert sorted(p.name for p in target.iterdir()) == ["b"] and [p.name for p in tmp_path.iterdir()] == ["ws"]

@@ -9,8 +9,6 @@ import gc
 import importlib.util
 import logging
 import os
-import shutil
-import tempfile
 import threading
 import weakref
 from collections.abc import Callable, Iterable, Iterator
@@ -21,7 +19,7 @@ import torch
 
 from autointerp.config import EMBEDDED_MODEL, SITES, user_cache_dir
 from autointerp.errors import InputError, ModelLoadError
-from autointerp.files import usual_mode
+from autointerp.files import StagedFolder
 from autointerp.progress import Progress, silent
 
 log = logging.getLogger(__name__)
@@ -171,20 +169,9 @@ def embedded_model_dir(progress: Progress = silent) -> Path:
     if hasattr(model.config, "quantization_config"):
         del model.config.quantization_config
     progress(f"{stage}: save", 0, 1)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".convert-", dir=target.parent))
-    usual_mode(tmp, directory=True)
-    try:
+    with StagedFolder(target, prefix=".convert-", replace=False) as tmp:  # another process may win the race
         model.save_pretrained(tmp)
         tok.save_pretrained(tmp)
-        try:
-            os.replace(tmp, target)
-        except OSError:
-            if not (target / "config.json").exists():  # another process did not win the race either
-                raise
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
     progress(f"{stage}: save", 1, 1)
     del model, tok
     release_memory()  # the GGUF-loaded model is garbage now: about 0.3 GB the build can use
