@@ -80,18 +80,24 @@ def tooltip_html(row: SentenceRow) -> str:
     return "<br>".join(lines)
 
 
+def chip_classes(row: SentenceRow) -> list[str]:
+    """How a chip is drawn: dashed for a low measured confidence, dotted when unmeasured, hatched if trivial."""
+    cls = ["ai-chip"]
+    if row.measured and row.confidence < LOW_CONFIDENCE:
+        cls.append("low")
+    elif not row.measured:
+        cls.append("unmeasured")
+    if TRIVIAL_FLAGS & set(row.flags):
+        cls.append("trivial")
+    return cls
+
+
 def token_chips_html(rows: list[SentenceRow], selected: int | None = None, block_id: str = "ai-chips") -> str:
     """Token heatmap: one chip per token, coloured by centroid, with a hover card of details."""
     parts = [CHIP_CSS, f'<div class="ai-chips" id="{esc(block_id)}">']
     n = len(rows)
     for i, row in enumerate(rows):
-        cls = ["ai-chip"]
-        if row.measured and row.confidence < LOW_CONFIDENCE:
-            cls.append("low")
-        elif not row.measured:
-            cls.append("unmeasured")
-        if TRIVIAL_FLAGS & set(row.flags):
-            cls.append("trivial")
+        cls = chip_classes(row)
         if i > n * 0.6:
             cls.append("flip")
         if selected is not None and row.position == selected:

@@ -12,11 +12,10 @@ import plotly.graph_objects as go
 
 from autointerp.analysis.depth import DepthAnalysis
 from autointerp.build.stack import Flow, Lineage
-from autointerp.constants import LOW_CONFIDENCE, TRIVIAL_FLAGS
 from autointerp.explain.cache import CentroidExplanationCache
 from autointerp.records import CentroidExplanation, SentenceRow
 from autointerp.stack import Stack
-from autointerp.ui.chips import CHIP_CSS, centroid_color, esc, tooltip_html, visible
+from autointerp.ui.chips import CHIP_CSS, centroid_color, chip_classes, esc, tooltip_html, visible
 
 MOST = 8  # parents or children listed per centroid
 
@@ -40,13 +39,7 @@ def _short(text: str, n: int = 28) -> str:
 
 
 def _cell(row: SentenceRow, layer: int, col: int, n_cols: int, current: bool) -> str:
-    cls = ["ai-chip"]
-    if row.measured and row.confidence < LOW_CONFIDENCE:
-        cls.append("low")
-    elif not row.measured:
-        cls.append("unmeasured")
-    if TRIVIAL_FLAGS & set(row.flags):
-        cls.append("trivial")
+    cls = chip_classes(row)
     if col >= n_cols / 2:
         cls.append("flip")
     if current:
