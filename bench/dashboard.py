@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
-import platform
 import shutil
 import socket
 import subprocess
@@ -33,6 +32,7 @@ from pathlib import Path
 from playwright.sync_api import Page, sync_playwright
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from machine import cpu_model  # noqa: E402
 from sections import write_section  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
@@ -45,16 +45,6 @@ LIMITS = {"first_s": 60.0, "first_mb": 1500.0, "steady_mb": 1100.0}
 LONG_TEXT = " ".join(
     "The history of science is largely a history of ideas, and of the instruments that tested them." for _ in range(20)
 )
-
-
-def cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def tree(pid: int) -> list[int]:
@@ -250,7 +240,7 @@ def section(r: Result) -> str:
         [
             "## Dashboard: first launch and memory",
             "",
-            f"`bench/dashboard.py`, last run on {cpu_name()}, {min(os.cpu_count() or 1, 2)} cores for the server, "
+            f"`bench/dashboard.py`, last run on {cpu_model()}, {min(os.cpu_count() or 1, 2)} cores for the server, "
             f"load average {r.load[0]} before and {r.load[1]} after (other work on the machine slows every number).",
             "",
             "| measure | result | target |",

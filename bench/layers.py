@@ -16,7 +16,6 @@ import argparse
 import asyncio
 import json
 import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -33,6 +32,7 @@ sys.path.insert(0, str(ROOT))
 from autointerp.config import BuildConfig, parse_layers  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from machine import cpu_model  # noqa: E402
 from sections import write_section  # noqa: E402
 
 SHORT = "The quick brown fox jumps over the lazy dog."
@@ -43,16 +43,6 @@ PARAGRAPH = (
     "metaphysics, logic, ethics, aesthetics, poetry, drama, music, rhetoric, psychology, linguistics, "
     "economics, politics, meteorology, geology, and government."
 )
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def peak_rss_mb() -> float:
