@@ -73,8 +73,9 @@ class RuleChecker:
         return (tpr + tnr) / 2
 
 
-def balanced_accuracy(rule: Rule, pos: list[TokenEvidence], neg_groups: list[list[TokenEvidence]]) -> float:
-    return RuleChecker(pos, neg_groups).balanced_accuracy(rule)
+def checker(evidence: ClusterEvidence) -> RuleChecker:
+    """Rules checked on a cluster's members against its nearest neighbours' members and random tokens."""
+    return RuleChecker(evidence.members, [evidence.contrast, evidence.background])
 
 
 def _complexity(rule: Rule) -> int:
@@ -239,9 +240,11 @@ class OfflineExplainer:
         self.concept_rules = concept_rules  # False: only the rule kinds that predate concepts (for baselines)
         self.concept_margin = concept_margin  # what a concept rule must gain on validation (bench sweeps it)
 
-    def ranked_rules(self, evidence: ClusterEvidence, n: int = 5) -> list[tuple[Rule, float]]:
+    def ranked_rules(
+        self, evidence: ClusterEvidence, n: int = 5, check: RuleChecker | None = None
+    ) -> list[tuple[Rule, float]]:
         """Candidate rules, best first, by validation balanced accuracy with a small simplicity prior."""
-        check = RuleChecker(evidence.members, [evidence.contrast, evidence.background])
+        check = check or checker(evidence)
         scored = [
             (rule, check.balanced_accuracy(rule) - _prior(rule, self.concept_margin))
             for rule in candidate_rules(evidence.members, self.concept_rules)
@@ -258,7 +261,8 @@ class OfflineExplainer:
                 {"flags": evidence.flags},
                 prompt_version=PROMPT_VERSION,
             )
-        return self.draft(evidence, self.ranked_rules(evidence, 1)[0][0])
+        check = checker(evidence)
+        return self.draft(evidence, self.ranked_rules(evidence, 1, check)[0][0], check=check)
 
     def draft(
         self,
@@ -267,8 +271,9 @@ class OfflineExplainer:
         explainer: str | None = None,
         model: str | None = None,
         extra: dict | None = None,
+        check: RuleChecker | None = None,
     ) -> ExplanationDraft:
-        negs = [evidence.contrast, evidence.background]
+        check = check or checker(evidence)
         label = label_for(best)
         parts = concept_parts(best)
         if parts is not None:
@@ -294,7 +299,7 @@ class OfflineExplainer:
             rule=best,
             evidence={
                 "rule": best.to_json(),
-                "validation_balanced_accuracy": round(balanced_accuracy(best, evidence.members, negs), 4),
+                "validation_balanced_accuracy": round(check.balanced_accuracy(best), 4),
                 "match_rate_by_band": band_match,
                 "top_tokens": evidence.top_tokens[:8],
                 "next_tokens": evidence.next_tokens[:5],
