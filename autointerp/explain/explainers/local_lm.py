@@ -77,8 +77,8 @@ class LocalLabelChooser:
                 seen.add(label)
         return sorted(out, key=lambda rv: -rv[1])
 
-    def choose(self, evidence: ClusterEvidence) -> tuple[int, list[dict[str, Any]]]:
-        ranked = self.candidates_for(evidence)
+    def choose(self, evidence: ClusterEvidence, ranked: list[tuple[Rule, float]]) -> tuple[int, list[dict[str, Any]]]:
+        """Which of the candidate rules the model finds likeliest for these examples, and every score."""
         prompt = self._prompt(evidence)
         null = null_prompt()
         scores: list[dict[str, Any]] = []
@@ -93,8 +93,9 @@ class LocalLabelChooser:
     async def explain(self, evidence: ClusterEvidence) -> ExplanationDraft:
         if not evidence.members:
             return await self.offline.explain(evidence)
-        best, scores = await asyncio.to_thread(self.choose, evidence)
-        rule = self.candidates_for(evidence)[best][0]
+        candidates = self.candidates_for(evidence)  # ranked once: the choice and the draft use the same list
+        best, scores = await asyncio.to_thread(self.choose, evidence, candidates)
+        rule = candidates[best][0]
         draft = self.offline.draft(evidence, rule, explainer=self.name, model=self.model, extra={"candidates": scores})
         draft.prompt_version = PROMPT_VERSION
         return draft
