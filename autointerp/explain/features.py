@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 
 from autointerp.build.linguistic import ENT_LABELS, ENT_TYPES, POS_LABELS, POS_TAGS
@@ -270,19 +271,9 @@ def suffix(s: str) -> str | None:
 
 def token_features(tok: str, prev: str | None, nxt: str | None, pos: int) -> set[Feature]:
     """Binary features; a structured explanation is a conjunction of one or two of them."""
-    f = {Feature.of("tok", norm_token(tok)), Feature.of("shape", shape(tok))}
-    wc = word_class(tok)
-    if wc:
-        f.add(Feature.of("class", wc))
-    sf = suffix(tok)
-    if sf:
-        f.add(Feature.of("suffix", sf))
+    f = set(_string_features(tok, as_prev=False))
     if prev is not None:
-        f.add(Feature.of("prev", norm_token(prev)))
-        pwc = word_class(prev)
-        if pwc:
-            f.add(Feature.of("prevclass", pwc))
-        f.add(Feature.of("prevshape", shape(prev)))
+        f |= _string_features(prev, as_prev=True)
     else:
         f.add(Feature("prev:<start>"))
     if nxt is not None:
@@ -291,14 +282,30 @@ def token_features(tok: str, prev: str | None, nxt: str | None, pos: int) -> set
     return f
 
 
-def tag_features(pos: int, ent: int) -> set[Feature]:
+@functools.lru_cache(maxsize=1 << 17)
+def _string_features(s: str, as_prev: bool) -> frozenset[Feature]:
+    """What a token string says about itself, or as the previous token: a function of the string alone, so
+    remembered (bounded by the vocabulary); explaining every centroid asks for ~200k tokens' features."""
+    word, shape_kind, class_kind = ("prev", "prevshape", "prevclass") if as_prev else ("tok", "shape", "class")
+    f = {Feature.of(word, norm_token(s)), Feature.of(shape_kind, shape(s))}
+    wc = word_class(s)
+    if wc:
+        f.add(Feature.of(class_kind, wc))
+    sf = None if as_prev else suffix(s)
+    if sf:
+        f.add(Feature.of("suffix", sf))
+    return frozenset(f)
+
+
+@functools.cache  # a few hundred (pos, entity) pairs at most
+def tag_features(pos: int, ent: int) -> frozenset[Feature]:
     """Features from the spaCy tag codes stored in a workspace (see build/linguistic.py)."""
     f = set()
     if pos:
         f.add(Feature.of("pos", POS_TAGS[pos]))
     if ent:
         f.add(Feature.of("ent", ENT_TYPES[ent]))
-    return f
+    return frozenset(f)
 
 
 LABEL_TABLES = {

@@ -32,6 +32,7 @@ class TokenTexts:
         self._lengths: np.ndarray | None = None
         # A window's ids, token strings and text; a centroid's top examples are asked for again and again.
         self.decoded = lru_cache(maxsize=4096)(self._decode_window)
+        self._concepts_by_code: dict[int, frozenset[Feature]] = {}  # bounded by the concept table
 
     def token_str(self, token_id: int) -> str:
         token_id = int(token_id)
@@ -57,16 +58,22 @@ class TokenTexts:
         return row[row != PAD].tolist()
 
     def features(self, window: int, pos: int) -> set[Feature]:
-        ids = self.window_ids(window)
-        tok = self.token_str(ids[pos])
-        prev = self.token_str(ids[pos - 1]) if pos > 0 else None
-        nxt = self.token_str(ids[pos + 1]) if pos + 1 < len(ids) else None
-        feats = token_features(tok, prev, nxt, pos)
+        _, strings, _ = self.decoded(int(window))
+        prev = strings[pos - 1] if pos > 0 else None
+        nxt = strings[pos + 1] if pos + 1 < len(strings) else None
+        feats = token_features(strings[pos], prev, nxt, pos)
         if self.tags is not None:
             feats |= tag_features(int(self.tags[0, window, pos]), int(self.tags[1, window, pos]))
         if self.concepts is not None:
-            feats |= {Feature(f) for f in self.concepts.features(window, pos)}
+            feats |= self._concept_features(int(self.concepts.codes[window, pos]))
         return feats
+
+    def _concept_features(self, code: int) -> frozenset[Feature]:
+        got = self._concepts_by_code.get(code)
+        if got is None:
+            assert self.concepts is not None
+            got = self._concepts_by_code[code] = frozenset(Feature(f) for f in self.concepts.table.features_of(code))
+        return got
 
     def context(self, window: int, pos: int, radius: int = 12) -> tuple[str, str, str]:
         ids = self.window_ids(window)
