@@ -499,21 +499,27 @@ def assign(
 
 
 def kmeans_plus_plus(x: torch.Tensor, k: int, generator: torch.Generator) -> torch.Tensor:
-    """D²-weighted seeding; each step is one matvec, so the whole seeding costs about one Lloyd pass."""
+    """D²-weighted seeding; each step is one matvec, so the whole seeding costs about one Lloyd pass.
+    The step's arithmetic runs in place in two preallocated vectors: allocating four temporaries a step
+    took a third of the seeding (measured), and the values are the same bit for bit."""
     n = x.shape[0]
     first = int(torch.randint(n, (1,), generator=generator).item())
     centers = torch.empty((k, x.shape[1]), dtype=torch.float32, device=x.device)
     centers[0] = x[first]
     x_sq = (x * x).sum(1)
     d2 = (x_sq - 2 * x @ centers[0] + centers[0].dot(centers[0])).clamp_min(0)
+    dist, weights = torch.empty_like(d2), torch.empty_like(d2)
     for j in range(1, k):
         total = d2.sum()
         if total <= 0:
             idx = int(torch.randint(n, (1,), generator=generator).item())
         else:
-            idx = int(torch.multinomial((d2 / total).cpu(), 1, generator=generator).item())
+            torch.div(d2, total, out=weights)
+            idx = int(torch.multinomial(weights.cpu(), 1, generator=generator).item())
         centers[j] = x[idx]
-        d2 = torch.minimum(d2, (x_sq - 2 * x @ centers[j] + centers[j].dot(centers[j])).clamp_min(0))
+        torch.mv(x, centers[j], out=dist)  # then x_sq - 2 x·c + c·c, in the same order
+        dist.mul_(-2).add_(x_sq).add_(centers[j].dot(centers[j])).clamp_min_(0)
+        torch.minimum(d2, dist, out=d2)
     return centers
 
 

@@ -48,6 +48,24 @@ def test_kmeans_pp_spreads_seeds_over_blobs():
     assert len(set(near.tolist())) == 5
 
 
+def test_kmeans_pp_in_place_steps_equal_the_plain_formula():
+    """The seeding's in-place arithmetic picks the same points as the textbook step, bit for bit."""
+
+    def plain(x: torch.Tensor, k: int, gen: torch.Generator) -> torch.Tensor:
+        n = x.shape[0]
+        centers = [x[int(torch.randint(n, (1,), generator=gen).item())]]
+        x_sq = (x * x).sum(1)
+        d2 = (x_sq - 2 * x @ centers[0] + centers[0].dot(centers[0])).clamp_min(0)
+        for _ in range(1, k):
+            centers.append(x[int(torch.multinomial(d2 / d2.sum(), 1, generator=gen).item())])
+            d2 = torch.minimum(d2, (x_sq - 2 * x @ centers[-1] + centers[-1].dot(centers[-1])).clamp_min(0))
+        return torch.stack(centers)
+
+    x = torch.nn.functional.normalize(torch.randn(3000, 64, generator=torch.Generator().manual_seed(1)), dim=1)
+    got = kmeans_plus_plus(x, 40, torch.Generator().manual_seed(3))
+    assert torch.equal(got, plain(x, 40, torch.Generator().manual_seed(3)))
+
+
 def test_nearest_two_matches_brute_force():
     g = torch.Generator().manual_seed(0)
     x, c = torch.randn(3000, 12, generator=g), torch.randn(20, 12, generator=g)
