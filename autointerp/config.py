@@ -49,7 +49,7 @@ class BuildConfig:
     normalisation: str = _f("cosine", "cosine: centre, unit-normalise, spherical k-means", choices=NORMALISATIONS)
     seed: int = _f(0, "seed of the split, k-means and sampling")
     window: int = _f(64, "tokens per context window")
-    train_tokens: int = _f(100_000, "tokens the k-means is fitted on")
+    train_tokens: int = _f(65_536, "tokens the k-means is fitted on (256 per centroid at k=256, faiss's sample size)")
     val_tokens: int = _f(40_000, "tokens explanations are drawn from")
     heldout_tokens: int = _f(25_000, "tokens explanations are scored on")
     kmeans_iters: int = _f(25, "Lloyd iterations", aliases=("--iters",))

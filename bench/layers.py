@@ -63,7 +63,7 @@ def fmt(ts: list[float], unit: str) -> str:
 
 
 def config(quick: bool) -> BuildConfig:
-    """The default build (k=256, 100k/40k/25k tokens) or a quick one; spaCy tagging off, because the
+    """The default build (k=256, 65,536/40k/25k tokens) or a quick one; spaCy tagging off, because the
     stack tags once for all layers and would flatter the ratio."""
     if quick:
         return BuildConfig(train_tokens=30_000, val_tokens=10_000, heldout_tokens=8_000, k=128, pos_tags=False)
