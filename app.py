@@ -40,11 +40,23 @@ def default_config() -> BuildConfig:
     return BuildConfig().with_(**overrides)
 
 
+@st.cache_resource(show_spinner=False, max_entries=2)
+def shared_model(name: str, dtype: str):
+    """One loaded model per (name, dtype), shared by every workspace built on it and by the first launch's
+    build: loading it again after that build took 2-3 s, and each workspace held its own copy. (No progress
+    in here: Streamlit replays the elements a cached function drew, and the build's log is gone by then.)"""
+    from autointerp.build.models import load_model
+
+    return load_model(name, dtype=dtype)
+
+
 @st.cache_resource(show_spinner=False, max_entries=3)
 def load_interp(path: str):
     from autointerp import KMeansAutoInterp
+    from autointerp.workspace import Workspace
 
-    return KMeansAutoInterp.from_workspace(path)
+    cfg = Workspace.open(path).config
+    return KMeansAutoInterp.from_workspace(path, model=shared_model(cfg.model, cfg.dtype))
 
 
 class StageLog:
@@ -70,7 +82,7 @@ class StageLog:
         if stage != self.stage:
             self._close_stage()
             self.stage = stage
-        elif done < total and now - self.shown < 0.3:  # each update repaints the browser on the same cores
+        elif done < total and now - self.shown < 1.0:  # each update repaints the browser on the same cores
             return
         self.shown = now
         self.bar.progress(min(1.0, done / max(total, 1)), text=f"{stage}: {done:,} / {total:,}")
@@ -84,16 +96,23 @@ def first_launch() -> None:
     st.title("k-means autointerp")
     st.info(
         "No workspace yet. Building the default one: the embedded SmolLM2-135M-Instruct on English "
-        "Wikipedia text, with every centroid explained offline. This takes about a minute and a half once on 2 cores; "
+        "Wikipedia text, with every centroid explained offline. This takes about a minute once on 2 cores; "
         "later launches load it in seconds."
     )
-    from autointerp.build.models import release_memory
+    from autointerp.build.models import release_memory, resolve_model_path
     from autointerp.prepare import prepare_workspace
 
+    # The browser usually shares the build's cores: its animations (spinners, bar transitions) cost about
+    # 15% of a core for the whole build (measured in headless Chromium), so they stop until it is done; the
+    # stage lines and the bar still move every second.
+    st.html("<style>*, *::before, *::after { animation: none !important; transition: none !important; }</style>")
     with st.status("Building the default workspace…", expanded=True) as status:
         log = StageLog()
         try:
-            prepare_workspace(default_config(), progress=log)
+            config = default_config()
+            resolve_model_path(config.model, progress=log)  # the embedded model's one-time conversion, with progress
+            log("load model", 0, 1)
+            prepare_workspace(config, progress=log, model=shared_model(config.model, config.dtype))
             log.finish()
         except AutoInterpError as exc:
             status.update(label="The build failed", state="error")

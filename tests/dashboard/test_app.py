@@ -166,6 +166,7 @@ def test_switching_workspace_reanalyses(app_env, tiny_config, tiny_model, tmp_pa
     other = build_workspace(tiny_config.with_(k=5), app_env.parent, model=tiny_model)
     at = new_app().run()
     first = {int(c) for c in at.dataframe[0].value["C-ID"]}
+    model = at.session_state["interp"].model
     box = at.selectbox(key="workspace")
     assert all(len(label) < len(name) for label, name in zip(box.options, [app_env.name, other.name], strict=False))
     box.set_value(other.name).run()
@@ -174,6 +175,7 @@ def test_switching_workspace_reanalyses(app_env, tiny_config, tiny_model, tmp_pa
     assert ids <= set(range(5)) and CentroidExplanationCache(other / "explanations").ids()
     assert first  # the first workspace had an analysis too
     assert at.query_params["workspace"] == other.name
+    assert at.session_state["interp"].model is model  # one loaded copy of a model serves all its workspaces
 
 
 def test_empty_sentence_shows_a_warning_not_a_crash(app_env):
