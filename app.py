@@ -26,7 +26,7 @@ from autointerp.build.nnsight_mount import disable_pymount  # noqa: E402
 from autointerp.config import BuildConfig, default_workspace_root  # noqa: E402
 from autointerp.errors import AutoInterpError  # noqa: E402
 from autointerp.explain.clients.factory import ClientSettings, Provider, make_client  # noqa: E402
-from autointerp.ui.browse import workspace_label  # noqa: E402
+from autointerp.ui.browse import workspace_labels  # noqa: E402
 from autointerp.ui.chips import esc  # noqa: E402
 from autointerp.workspace import list_workspaces  # noqa: E402
 from pages._shared.widgets import follow_deep_link, linked_workspace  # noqa: E402
@@ -207,7 +207,7 @@ name = st.sidebar.selectbox(
     "Workspace",
     sorted(labels),
     key="workspace",
-    format_func=workspace_label,
+    format_func=workspace_labels(sorted(labels)).__getitem__,
     help="Built workspaces in the workspaces folder (below). Build more with `python -m autointerp build`.",
 )
 st.session_state["workspace_choice"] = name

@@ -263,13 +263,20 @@ _FOLDER = re.compile(r"^(?P<model>.+)-L(?P<layer>\d+)-(?P<site>[a-z_]+)-k(?P<k>\
 _SITE_SHORT = {"layer_output": "residual", "mlp_output": "MLP", "attention_output": "attention"}
 
 
-def workspace_label(folder: str) -> str:
-    """A workspace folder name short enough for the sidebar: what differs between workspaces comes first."""
-    m = _FOLDER.match(folder)
-    if not m:
-        return folder
-    site = _SITE_SHORT.get(m["site"], m["site"])
-    return f"L{m['layer']} {site} · k{m['k']} · {m['model']} · {m['fp'][:6]}"
+def workspace_labels(folders: list[str]) -> dict[str, str]:
+    """Sidebar labels that fit its ~30 characters: layer, site and k always, the model only where the
+    workspaces' models differ (the sidebar names it below), the fingerprint only where labels would collide."""
+    parsed = {f: m for f in folders if (m := _FOLDER.match(f))}
+    many_models = len({m["model"] for m in parsed.values()}) > 1
+    labels = {f: f for f in folders}
+    for f, m in parsed.items():
+        site = _SITE_SHORT.get(m["site"], m["site"])
+        labels[f] = f"L{m['layer']} {site} · k{m['k']}" + (f" · {m['model']}" if many_models else "")
+    taken = Counter(labels.values())
+    for f, m in parsed.items():
+        if taken[labels[f]] > 1:
+            labels[f] += f" · {m['fp'][:6]}"
+    return labels
 
 
 def score_breakdown(e: CentroidExplanation) -> list[dict[str, str]]:

@@ -6,7 +6,7 @@ import asyncio
 
 from autointerp.config import BuildConfig
 from autointerp.records import SentenceRow, Status
-from autointerp.ui.browse import regenerate_message, score_breakdown, workspace_label
+from autointerp.ui.browse import regenerate_message, score_breakdown, workspace_labels
 from autointerp.ui.chips import segments
 
 
@@ -43,8 +43,14 @@ def test_score_breakdown_is_two_columns(tiny_interp):
     assert e.status is Status.SCORED or e.status is Status.INSUFFICIENT_DATA
 
 
-def test_workspace_label_is_short_and_keeps_what_differs():
+def test_workspace_labels_fit_the_sidebar_and_keep_what_differs():
     name = BuildConfig().folder_name()
-    label = workspace_label(name)
-    assert label.startswith("L12 residual · k256") and name.rsplit("-", 1)[1][:6] in label
-    assert workspace_label("my-own-folder") == "my-own-folder"
+    assert workspace_labels([name, "my-own-folder"]) == {name: "L12 residual · k256", "my-own-folder": "my-own-folder"}
+    other_layer = BuildConfig(layer=6).folder_name()
+    assert workspace_labels([name, other_layer])[other_layer] == "L6 residual · k256"
+    other_corpus = BuildConfig(corpus="notes.txt").folder_name()  # same layer, site and k: told by fingerprint
+    labels = workspace_labels([name, other_corpus])
+    assert labels[name] != labels[other_corpus] and labels[name].startswith("L12 residual · k256 · ")
+    other_model = BuildConfig(model="gpt2").folder_name()
+    assert workspace_labels([name, other_model])[other_model] == "L12 residual · k256 · gpt2"
+    assert all(len(label) <= 30 for label in workspace_labels([name, other_layer, other_corpus]).values())
