@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 import time
 from pathlib import Path
@@ -40,7 +41,7 @@ def default_config() -> BuildConfig:
     return BuildConfig().with_(**overrides)
 
 
-@st.cache_resource(show_spinner=False, max_entries=2)
+@st.cache_resource(show_spinner=False, max_entries=3)  # as many as load_interp keeps: none is loaded twice
 def shared_model(name: str, dtype: str):
     """One loaded model per (name, dtype), shared by every workspace built on it and by the first launch's
     build: loading it again after that build took 2-3 s, and each workspace held its own copy. (No progress
@@ -55,7 +56,7 @@ def load_interp(path: str):
     from autointerp import KMeansAutoInterp
     from autointerp.workspace import Workspace
 
-    cfg = Workspace.open(path).config
+    cfg = Workspace.open(path).config  # 10 ms, and it names what is wrong with a broken folder
     return KMeansAutoInterp.from_workspace(path, model=shared_model(cfg.model, cfg.dtype))
 
 
@@ -114,7 +115,9 @@ def first_launch() -> None:
             log("load model", 0, 1)
             prepare_workspace(config, progress=log, model=shared_model(config.model, config.dtype))
             log.finish()
-        except AutoInterpError as exc:
+        except Exception as exc:  # no traceback reaches the user; the log keeps one for what we did not foresee
+            if not isinstance(exc, AutoInterpError):
+                logging.getLogger("autointerp.app").exception("first launch failed")
             status.update(label="The build failed", state="error")
             st.error(f"{exc}\n\nFix the cause and reload the page.")
             st.stop()
@@ -239,8 +242,6 @@ try:
 except AutoInterpError as exc:
     st.error(f"{exc}")
 except Exception as exc:  # no traceback reaches the user; the log keeps it
-    import logging
-
     logging.getLogger("autointerp.app").exception("page failed")
     st.error(
         f"Something went wrong ({type(exc).__name__}: {exc}). Try again, or reload the page; "

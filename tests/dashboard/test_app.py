@@ -259,6 +259,15 @@ def test_first_launch_builds_and_explains_the_default_workspace(tiny_config, tmp
     assert at.title[0].value == "Sentence analysis"
 
 
+def test_a_first_launch_that_fails_unexpectedly_says_so_without_a_traceback(tmp_path, monkeypatch):
+    monkeypatch.setenv("AUTOINTERP_WORKSPACES", str(tmp_path / "fresh"))
+    monkeypatch.setenv("AUTOINTERP_DEFAULT_BUILD", "{not json")  # not an AutoInterpError: a JSONDecodeError
+    at = new_app().run()
+    assert not at.exception
+    assert "Fix the cause and reload the page" in at.error[0].value
+    assert not (tmp_path / "fresh").exists() or not any((tmp_path / "fresh").iterdir())
+
+
 SENTENCE = "A dog ran in the park, and the children laughed."
 
 
