@@ -25,6 +25,10 @@ client = st.session_state.get("llm_client")
 st.title("Cache review")
 if flash := st.session_state.pop("_cache_flash", None):
     (st.success if flash[0] else st.info)(flash[1])
+if st.session_state.pop("_refill_edit_fields", False):  # after an import: a field keeps what was typed
+    for key in [k for k in st.session_state if str(k).startswith("edit_text_")]:
+        rec = interp.cache.get(int(str(key).rsplit("_", 1)[1]))
+        st.session_state[key] = rec.explanation if rec else ""
 deleted = st.session_state.get("_undo_delete")
 if deleted is not None and st.button(f"Undo: restore centroid {deleted.centroid_id}'s explanation", key="undo_delete"):
     interp.cache.set(st.session_state.pop("_undo_delete"))
@@ -158,4 +162,6 @@ with e2:
         else:
             for r in recs:
                 interp.cache.set(r)
-            st.success(f"Imported {len(recs)} explanations.")
+            st.session_state["_refill_edit_fields"] = True
+            st.session_state["_cache_flash"] = (True, f"Imported {len(recs)} explanations.")
+            st.rerun()  # the table and the edit field above were drawn before the import

@@ -284,12 +284,52 @@ def pick_centroid(page, cid: int, current: str) -> None:
             page.keyboard.press("Escape")
             page.reload()
             page.get_by_text("Edit the", exact=False).first.wait_for(timeout=60_000)
+    edit_field_shows(page, current)
+
+
+def edit_field_shows(page, value: str) -> None:
+    """Wait until the cache page's one edit field holds `value` (a rerun redraws it)."""
     page.wait_for_function(
         "v => { const f = [...document.querySelectorAll('input[aria-label=\"Edit this explanation\"]')];"
         " return f.length === 1 && f[0].value === v; }",
-        arg=current,
+        arg=value,
         timeout=30_000,
     )
+
+
+def test_an_import_shows_what_it_wrote(server, page, tmp_path):
+    """After an import the table and the edit field show the imported text, not what was typed before."""
+    from autointerp.explain.cache_io import export_records
+
+    url, ws = server
+    page.set_viewport_size({"width": 1400, "height": 1000})
+    page.goto(f"{url}/cache")
+    page.get_by_text("Edit the", exact=False).first.wait_for(timeout=120_000)
+    cache = CentroidExplanationCache(ws / "explanations")
+    cid = cache.ids()[0]
+    original = cache.get(cid).explanation
+    backup = tmp_path / "explanations.json"
+    backup.write_text(export_records(cache.all(), "json"))
+    pick_centroid(page, cid, original)
+    field = page.get_by_label("Edit this explanation")
+    field.fill("Colours and shapes")
+    field.press("Enter")
+    idle(page)  # a click that lands during the rerun Enter started can be lost
+    page.get_by_role("button", name="Save edit").click()
+    for _ in range(120):  # the file changes once the edit is rescored
+        if CentroidExplanationCache(ws / "explanations").get(cid).explanation == "Colours and shapes":
+            break
+        page.wait_for_timeout(500)
+    assert CentroidExplanationCache(ws / "explanations").get(cid).explanation == "Colours and shapes"
+    idle(page)
+    page.locator("[data-testid='stFileUploader'] input[type=file]").set_input_files(str(backup))
+    page.get_by_text(backup.name).first.wait_for(timeout=60_000)
+    idle(page)  # the upload reruns the page
+    page.get_by_role("button", name="Import", exact=True).click()
+    page.get_by_text(f"Imported {len(cache.ids())} explanations.").wait_for(timeout=60_000)
+    assert CentroidExplanationCache(ws / "explanations").get(cid).explanation == original
+    edit_field_shows(page, original)
+    no_exception(page)
 
 
 def test_edit_persists_after_reload_and_scripts_never_run(server, page):
