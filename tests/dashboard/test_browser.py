@@ -231,6 +231,7 @@ def test_html_export_opens_offline_with_working_cards_and_inert_payloads(server,
         "() => [...document.querySelectorAll('.ai-tip')].some(e => e.textContent.includes('hostile <img'))",
         timeout=60_000,
     )
+    idle(page)  # a download button clicked while a rerun redraws it cancels the download (Streamlit)
     with page.expect_download(timeout=120_000) as download:  # the page builds the file on click
         page.get_by_role("button", name="Download as HTML").click()
     export = tmp_path / "analysis.html"
