@@ -53,6 +53,8 @@ def test_sentence_page_analyzes_selects_a_token_and_keeps_the_address(app_env):
     assert n_chips(body) >= 5 and "ai-tip" in body and "explainer" in body
     cols = at.dataframe[0].value.columns.tolist()
     assert cols[:6] == ["Pos", "Token", "C-ID", "Conf", "Act", "Explanation"] and "Explainer" in cols
+    shown = json.loads(at.dataframe[0].proto.columns)  # digits as the CLI and the hover card print them
+    assert shown["Conf"]["type_config"]["format"] == "%.2f" and shown["Act"]["type_config"]["format"] == "%.3f"
     assert "centroid" in at.code[0].value  # meta-interpretation cites centroids
     assert at.query_params["text"] == "The cat sat on the mat." and at.query_params["workspace"] == app_env.name
     at.session_state["token_sel"] = 1  # what a click on the second chip sets
