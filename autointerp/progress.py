@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Any, Protocol
 
 
@@ -42,11 +43,13 @@ class TqdmProgress:
             if self.bar is not None:
                 self.bar.close()
             self.stage = stage
-            self.bar = tqdm(total=total, desc=stage, unit="", dynamic_ncols=True)
+            # Redraws at most once a second on a terminal, and once in 30 s into a file or pipe, where each
+            # redraw is another line (a piped build wrote thousands of them).
+            interval = 1.0 if sys.stderr.isatty() else 30.0
+            self.bar = tqdm(total=total, desc=stage, unit="", dynamic_ncols=True, mininterval=interval)
         assert self.bar is not None
         self.bar.total = total
-        self.bar.n = done
-        self.bar.refresh()
+        self.bar.update(done - self.bar.n)  # drawn when tqdm's interval has passed, and on close
         if done >= total:
             self.bar.close()
             self.bar = None
