@@ -228,7 +228,7 @@ def analyze_layers(a: argparse.Namespace) -> int:
     """`analyze|meta --layers` / `--stack`: one forward pass, every layer's centroid for each token."""
     from autointerp.explain.clients.factory import make_client
     from autointerp.progress import TqdmProgress
-    from autointerp.stack import build_stack
+    from autointerp.stack.folder import build_stack
     from autointerp.stack_interp import StackInterp
 
     if a.workspace:
@@ -297,7 +297,7 @@ def main(argv: list[str] | None = None) -> int:
     a = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
-        from autointerp.build.nnsight_mount import disable_pymount
+        from autointerp.core.nnsight_mount import disable_pymount
 
         disable_pymount()  # this process never needs nnsight's `.save` mount, and async HTTP breaks under it
         return run(a)

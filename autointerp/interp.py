@@ -15,11 +15,11 @@ import torch
 
 from autointerp.analysis.meta import interpret
 from autointerp.analysis.sentence import SentenceAnalysis, SentenceAnalyzer, Site
-from autointerp.build.centroids_io import load_kmeans_centroids, validate_centroids
-from autointerp.build.models import check_layer_and_site, load_model, max_positions, model_name, sink_token_id
-from autointerp.build.space import CentroidSpace, split_activations
 from autointerp.config import SITES
 from autointerp.constants import MAX_SENTENCE_TOKENS
+from autointerp.core.centroids_io import load_kmeans_centroids, validate_centroids
+from autointerp.core.models import check_layer_and_site, load_model, max_positions, model_name, sink_token_id
+from autointerp.core.space import CentroidSpace, split_activations
 from autointerp.errors import InputError
 from autointerp.explain.cache import CentroidExplanationCache
 from autointerp.explain.clients.base import LLMClient

@@ -11,12 +11,12 @@ import os
 from pathlib import Path
 from typing import Any
 
-from autointerp.build.models import load_model
 from autointerp.config import BuildConfig
+from autointerp.core.models import load_model
 from autointerp.explain.lifecycle import ExplainCounts
 from autointerp.interp import KMeansAutoInterp
 from autointerp.progress import Progress, silent
-from autointerp.stack import build_stack
+from autointerp.stack.folder import build_stack
 from autointerp.workspace import build_workspace, workspace_path
 
 EXPLAIN_STAGE = "explain every centroid (offline)"

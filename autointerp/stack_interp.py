@@ -7,11 +7,11 @@ from typing import Any
 
 from autointerp.analysis.depth import DepthAnalysis, DepthAnalyzer, depth_text
 from autointerp.analysis.meta import interpret
-from autointerp.build.models import load_model
+from autointerp.core.models import load_model
 from autointerp.errors import InputError
 from autointerp.explain.lifecycle import LLMChoice
 from autointerp.interp import KMeansAutoInterp
-from autointerp.stack import Stack
+from autointerp.stack.folder import Stack
 
 
 class StackInterp:

@@ -12,11 +12,11 @@ from typing import Any
 import numpy as np
 import torch
 
-from autointerp.build.centroids_io import load_kmeans_centroids, save_kmeans_centroids
-from autointerp.build.concepts import ConceptTable, SplitConcepts
-from autointerp.build.index import ValidationIndex
 from autointerp.build.pipeline import SCORED_SPLITS, BuildResult, run_build
 from autointerp.config import BuildConfig, default_workspace_root
+from autointerp.core.centroids_io import load_kmeans_centroids, save_kmeans_centroids
+from autointerp.core.index import ValidationIndex
+from autointerp.data.concepts import ConceptTable, SplitConcepts
 from autointerp.errors import CentroidFileError, WorkspaceError
 from autointerp.files import StagedFolder, atomic_write_text
 from autointerp.progress import Progress, silent

@@ -36,8 +36,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from autointerp import KMeansAutoInterp  # noqa: E402
-from autointerp.build.linguistic import POS_TAGS  # noqa: E402
 from autointerp.config import BuildConfig  # noqa: E402
+from autointerp.data.linguistic import POS_TAGS  # noqa: E402
 from autointerp.explain.explainers.base import Rule, TokenEvidence  # noqa: E402
 from autointerp.explain.explainers.offline import CONCEPT_MARGIN, OfflineExplainer, concept_parts  # noqa: E402
 from autointerp.explain.explainers.parse import rule_text  # noqa: E402

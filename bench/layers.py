@@ -72,8 +72,8 @@ def config(quick: bool) -> BuildConfig:
 
 def child(kind: str, layers: str, root: str, quick: bool) -> None:
     """One build in this fresh process; prints its time (model load excluded) and peak RSS as JSON."""
-    from autointerp.build.models import load_model
-    from autointerp.stack import build_stack
+    from autointerp.core.models import load_model
+    from autointerp.stack.folder import build_stack
     from autointerp.workspace import build_workspace
 
     cfg = config(quick)

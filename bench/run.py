@@ -39,12 +39,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from autointerp.build import kmeans  # noqa: E402
-from autointerp.build.activations import layer_activations  # noqa: E402
-from autointerp.build.corpus import make_windows, pad_windows, read_corpus  # noqa: E402
-from autointerp.build.index import TokenRecords, ValidationIndex  # noqa: E402
 from autointerp.build.kmeans import assign, fit_kmeans, kmeans_plus_plus, nearest_two, normalise, search  # noqa: E402
-from autointerp.build.models import load_model, sink_token_id  # noqa: E402
 from autointerp.config import user_cache_dir  # noqa: E402
+from autointerp.core.activations import layer_activations  # noqa: E402
+from autointerp.core.index import TokenRecords, ValidationIndex  # noqa: E402
+from autointerp.core.models import load_model, sink_token_id  # noqa: E402
+from autointerp.data.corpus import make_windows, pad_windows, read_corpus  # noqa: E402
 
 OUT = ROOT / "bench" / "out"
 LAYER = 6
@@ -415,7 +415,7 @@ def row_assign(d: Data, rounds: int, n: int = 200_000, k: int = 1024) -> list[Ro
 
 def row_topk(d: Data, n: int = 1_000_000, k: int = 256, queries: int = 2000) -> list[Row]:
     """A 1M-token index saved and loaded by mmap (as a workspace does), queried for random centroids."""
-    from autointerp.build.space import CentroidSpace
+    from autointerp.core.space import CentroidSpace
     from autointerp.explain.splits import SplitView
     from autointerp.records import ScoringConfig
 

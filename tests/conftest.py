@@ -63,7 +63,7 @@ def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def tiny_model(tiny_model_dir: Path):
-    from autointerp.build.models import load_model
+    from autointerp.core.models import load_model
 
     return load_model(str(tiny_model_dir), device="cpu", dtype="float32")
 
@@ -110,7 +110,7 @@ def tiny_interp(tiny_workspace: Path, tiny_model, tmp_path: Path):
 @pytest.fixture(scope="session")
 def tiny_stack(tiny_config, tiny_model, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Layers 1, 2 and 3 of the tiny model built together (a stack folder beside three workspaces)."""
-    from autointerp.stack import build_stack
+    from autointerp.stack.folder import build_stack
 
     stages: list[str] = []
     path = build_stack(

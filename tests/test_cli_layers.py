@@ -26,7 +26,7 @@ def test_analyze_layers_json_schema(tiny_stack, tiny_model, capsys):
 
 
 def test_analyze_layers_matches_each_single_layer_analyze(tiny_stack, capsys):
-    from autointerp.stack import Stack
+    from autointerp.stack.folder import Stack
 
     assert main(["analyze", SENTENCE, "--stack", str(tiny_stack), "--layers", "3,1", "--json"]) == 0
     depth = json.loads(capsys.readouterr().out)
@@ -55,7 +55,7 @@ def test_analyze_layers_table_has_a_column_group_per_layer(tiny_stack, tiny_mode
 
 
 def test_meta_layers_is_the_deepest_layers_meta_then_the_depth_section(tiny_stack, capsys):
-    from autointerp.stack import Stack
+    from autointerp.stack.folder import Stack
 
     assert main(["meta", SENTENCE, "--stack", str(tiny_stack), "--layers", "1,3"]) == 0
     out = capsys.readouterr().out

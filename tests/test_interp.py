@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from autointerp import CentroidExplanation, KMeansAutoInterp, ValidationExample
-from autointerp.build.activations import iter_activations
+from autointerp.core.activations import iter_activations
 from autointerp.errors import InputError
 
 
@@ -110,7 +110,7 @@ def test_width_mismatch_and_nan_centroids(tiny_model, tmp_path):
 def test_raw_validation_activations_path(tiny_model, tmp_path):
     g = torch.Generator().manual_seed(0)
     tokens = torch.randint(2, 300, (20, 16), generator=g)
-    from autointerp.build.activations import layer_activations
+    from autointerp.core.activations import layer_activations
 
     acts = layer_activations(tiny_model, tokens, torch.ones_like(tokens), 1, "mlp_output").float()
     centroids = acts.reshape(-1, 64)[torch.randperm(320, generator=g)[:6]]

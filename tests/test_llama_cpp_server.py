@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 
 from autointerp import CentroidExplanationCache
-from autointerp.build.models import GGUF_FILE, GGUF_PACKAGE
+from autointerp.core.models import GGUF_FILE, GGUF_PACKAGE
 
 ROOT = Path(__file__).resolve().parents[1]
 ALIAS = "smollm2-135m"

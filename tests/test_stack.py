@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 import torch
 
-from autointerp.build.stack import Lineage
 from autointerp.errors import InputError, WorkspaceError
-from autointerp.stack import Stack, build_stack, stacks_containing
+from autointerp.stack.folder import Stack, build_stack, stacks_containing
+from autointerp.stack.lineage import Lineage
 from autointerp.workspace import Workspace, build_workspace
 
 LAYERS = [1, 2, 3]

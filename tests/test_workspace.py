@@ -41,7 +41,7 @@ def test_failed_build_leaves_nothing(tiny_config, tiny_model, tmp_path):
 
 
 def test_write_that_fails_midway_leaves_no_partial_folder(tiny_config, tiny_model, tmp_path, monkeypatch):
-    from autointerp.build.index import ValidationIndex
+    from autointerp.core.index import ValidationIndex
 
     saved = []
 

@@ -11,8 +11,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from autointerp.analysis.sentence import SentenceAnalysis, SentenceAnalyzer, decode_tokens
-from autointerp.build.activations import iter_layers
 from autointerp.constants import LOW_CONFIDENCE
+from autointerp.core.activations import iter_layers
 from autointerp.errors import InputError
 from autointerp.explain.features import Feature
 from autointerp.explain.lifecycle import LLMChoice

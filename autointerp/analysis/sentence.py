@@ -7,8 +7,8 @@ from typing import Any
 
 import torch
 
-from autointerp.build.activations import iter_activations
-from autointerp.build.space import CentroidSpace
+from autointerp.core.activations import iter_activations
+from autointerp.core.space import CentroidSpace
 from autointerp.errors import InputError
 from autointerp.explain.lifecycle import Explanations, LLMChoice
 from autointerp.records import CentroidExplanation, SentenceRow

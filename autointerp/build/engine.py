@@ -15,10 +15,10 @@ from typing import Any, Protocol
 import torch
 
 from autointerp.build import kmeans
-from autointerp.build.activations import iter_layers, model_device
-from autointerp.build.corpus import TokenWindows
-from autointerp.build.index import LayerSpace, ValidationIndex, stream_layer_records
 from autointerp.config import BuildConfig, check_layers
+from autointerp.core.activations import iter_layers, model_device
+from autointerp.core.index import LayerSpace, ValidationIndex, stream_layer_records
+from autointerp.data.corpus import TokenWindows
 from autointerp.errors import WorkspaceError
 from autointerp.progress import Progress
 

@@ -15,13 +15,13 @@ from typing import Any
 import numpy as np
 import torch
 
-from autointerp.build.concepts import ConceptCoder, ConceptTable, load_coder
-from autointerp.build.corpus import WIKI_ATTRIBUTION, Document, TokenWindows, make_windows, pad_windows, read_corpus
 from autointerp.build.engine import BuildEngine, LocalEngine, TrainFit
-from autointerp.build.index import ValidationIndex
-from autointerp.build.linguistic import load_tagger, tag_and_code_windows
-from autointerp.build.models import check_layer_and_site, load_model, model_name, sink_token_id
 from autointerp.config import BuildConfig, check_layers
+from autointerp.core.index import ValidationIndex
+from autointerp.core.models import check_layer_and_site, load_model, model_name, sink_token_id
+from autointerp.data.concepts import ConceptCoder, ConceptTable, load_coder
+from autointerp.data.corpus import WIKI_ATTRIBUTION, Document, TokenWindows, make_windows, pad_windows, read_corpus
+from autointerp.data.linguistic import load_tagger, tag_and_code_windows
 from autointerp.errors import WorkspaceError
 from autointerp.progress import Progress, silent
 

@@ -7,7 +7,7 @@ from collections import Counter
 import numpy as np
 import torch
 
-from autointerp.build.index import ValidationIndex, activation_from_distance
+from autointerp.core.index import ValidationIndex, activation_from_distance
 from autointerp.explain.explainers.base import ClusterEvidence, TokenEvidence
 from autointerp.explain.features import norm_token
 from autointerp.explain.scorers.base import ScoringSet

@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import re
 
-from autointerp.build.linguistic import ENT_LABELS, ENT_TYPES, POS_LABELS, POS_TAGS
+from autointerp.data.linguistic import ENT_LABELS, ENT_TYPES, POS_LABELS, POS_TAGS
 
 
 class Feature(str):

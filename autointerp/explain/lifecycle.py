@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from autointerp.build.space import CentroidSpace
+from autointerp.core.space import CentroidSpace
 from autointerp.errors import InputError, LLMError
 from autointerp.explain.cache import CentroidExplanationCache
 from autointerp.explain.clients.base import GenerateAdapter, GenerateClient, LLMClient

@@ -7,9 +7,9 @@ from typing import Any
 
 import numpy as np
 
-from autointerp.build.concepts import SplitConcepts
-from autointerp.build.index import ValidationIndex
-from autointerp.build.space import CentroidSpace
+from autointerp.core.index import ValidationIndex
+from autointerp.core.space import CentroidSpace
+from autointerp.data.concepts import SplitConcepts
 from autointerp.explain.evidence import EvidenceSampler
 from autointerp.explain.texts import TokenTexts
 from autointerp.records import ScoringConfig, ValidationExample

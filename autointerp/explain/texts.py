@@ -7,8 +7,8 @@ from typing import Any
 
 import numpy as np
 
-from autointerp.build.concepts import SplitConcepts
-from autointerp.build.corpus import PAD
+from autointerp.data.concepts import SplitConcepts
+from autointerp.data.corpus import PAD
 from autointerp.explain.features import Feature, tag_features, token_features
 from autointerp.records import ValidationExample
 

@@ -11,10 +11,10 @@ from typing import Any
 import plotly.graph_objects as go
 
 from autointerp.analysis.depth import DepthAnalysis
-from autointerp.build.stack import Flow, Lineage
 from autointerp.explain.cache import CentroidExplanationCache
 from autointerp.records import CentroidExplanation, SentenceRow
-from autointerp.stack import Stack
+from autointerp.stack.folder import Stack
+from autointerp.stack.lineage import Flow, Lineage
 from autointerp.ui.chips import CHIP_CSS, centroid_color, chip_classes, esc, tooltip_html, visible
 
 MOST = 8  # parents or children listed per centroid

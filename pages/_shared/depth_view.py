@@ -10,9 +10,9 @@ from typing import Any
 import streamlit as st
 
 from autointerp.analysis.depth import DepthAnalysis, depth_text
-from autointerp.build.stack import Flow
 from autointerp.errors import AutoInterpError
-from autointerp.stack import Stack, stacks_containing
+from autointerp.stack.folder import Stack, stacks_containing
+from autointerp.stack.lineage import Flow
 from autointerp.ui.depth import (
     MOST,
     depth_grid_html,

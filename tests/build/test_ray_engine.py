@@ -34,7 +34,7 @@ def test_ray_build_matches_single_process(ray_local, tiny_config, tiny_model, tm
 
 def test_ray_stack_matches_the_local_stack(ray_local, tiny_config, tiny_model, tiny_stack, tmp_path):
     """Several layers through Ray workers (one forward per shard batch for all of them)."""
-    from autointerp.stack import Stack, build_stack
+    from autointerp.stack.folder import Stack, build_stack
 
     dist = Stack.open(build_stack(tiny_config, [1, 2, 3], tmp_path, model=tiny_model, backend="ray", workers=2))
     local = Stack.open(tiny_stack)

@@ -9,7 +9,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from autointerp import CentroidExplanationCache
-from autointerp.build.wordnet import find_data_dir
+from autointerp.data.wordnet import find_data_dir
 from autointerp.records import Status
 
 EXAMPLE_2 = "In 1969, Neil Armstrong became the first person to walk on the Moon."

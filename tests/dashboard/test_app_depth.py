@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from autointerp.stack import Stack
+from autointerp.stack.folder import Stack
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
 SENTENCE = "The cat sat on the mat."

@@ -17,7 +17,7 @@ SENTENCE = "The cat sat on the mat."
 
 @pytest.fixture(scope="module")
 def stack_server(tiny_stack, tmp_path_factory):
-    from autointerp.stack import Stack
+    from autointerp.stack.folder import Stack
 
     root = tmp_path_factory.mktemp("served-stack") / "workspaces"
     shutil.copytree(tiny_stack.parent, root, ignore=shutil.ignore_patterns("explanations"))

@@ -6,7 +6,7 @@ import shutil
 
 from autointerp.explain.cache import CentroidExplanationCache
 from autointerp.records import CentroidExplanation
-from autointerp.stack import Stack
+from autointerp.stack.folder import Stack
 from autointerp.ui.depth import layer_explanations, lineage_headings
 
 

@@ -13,7 +13,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import httpx
 
-from autointerp.build.nnsight_mount import prepare_async_http
+from autointerp.core.nnsight_mount import prepare_async_http
 from autointerp.errors import LLMError
 
 log = logging.getLogger(__name__)

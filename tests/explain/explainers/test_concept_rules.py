@@ -4,7 +4,7 @@ import asyncio
 
 import pytest
 
-from autointerp.build.wordnet import find_data_dir
+from autointerp.data.wordnet import find_data_dir
 from autointerp.explain.explainers.base import ClusterEvidence, TokenEvidence
 from autointerp.explain.explainers.offline import OfflineExplainer, concept_parts, label_for
 from autointerp.explain.explainers.parse import rule_from_text, rule_text
@@ -17,8 +17,8 @@ needs_wordnet = pytest.mark.skipif(find_data_dir() is None, reason="WordNet data
 def coder():
     if find_data_dir() is None:
         pytest.skip("WordNet data not installed")
-    from autointerp.build.concepts import ConceptCoder
-    from autointerp.build.wordnet import WordNet
+    from autointerp.data.concepts import ConceptCoder
+    from autointerp.data.wordnet import WordNet
 
     return ConceptCoder(WordNet())
 

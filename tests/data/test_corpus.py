@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from autointerp.build.corpus import clean_wikitext, make_windows, read_corpus, read_embedded_wiki, split_of
+from autointerp.data.corpus import clean_wikitext, make_windows, read_corpus, read_embedded_wiki, split_of
 from autointerp.errors import CorpusError
 
 WIKI = """{{Infobox person|name=X}}

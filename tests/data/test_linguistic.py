@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from autointerp.build.linguistic import ENT_TYPES, POS_TAGS, load_tagger
+from autointerp.data.linguistic import ENT_TYPES, POS_TAGS, load_tagger
 from autointerp.workspace import Workspace, build_workspace
 
 pytest.importorskip("spacy")

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from autointerp.build.corpus import pad_windows
-from autointerp.build.index import Distance, TokenRecords, ValidationIndex, activation_from_distance
 from autointerp.build.kmeans import Nearest, nearest_two, normalise
+from autointerp.core.index import Distance, TokenRecords, ValidationIndex, activation_from_distance
+from autointerp.data.corpus import pad_windows
 from autointerp.errors import InputError
 
 

@@ -235,7 +235,7 @@ class ConceptCoder:
 
 def load_coder() -> tuple[ConceptCoder | None, str]:
     """The coder, or None and a reason (said in the workspace metadata) when WordNet's files are missing."""
-    from autointerp.build.wordnet import WordNet, WordNetMissing
+    from autointerp.data.wordnet import WordNet, WordNetMissing
 
     t0 = time.perf_counter()
     try:

@@ -16,11 +16,11 @@ from pathlib import Path
 from typing import Any
 
 from autointerp.build.pipeline import run_layers
-from autointerp.build.stack import Flow, Lineage, StackManifest, lineage_file, stack_folder_name
 from autointerp.config import BuildConfig, check_layers, default_workspace_root
 from autointerp.errors import WorkspaceError
 from autointerp.files import StagedFolder, atomic_write_text
 from autointerp.progress import Progress, silent
+from autointerp.stack.lineage import Flow, Lineage, StackManifest, lineage_file, stack_folder_name
 from autointerp.workspace import Workspace, is_built, workspace_path, write_workspace
 
 MANIFEST = "stack.json"

