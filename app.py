@@ -24,9 +24,9 @@ nav = st.navigation(
 )
 
 from autointerp.config import BuildConfig, default_workspace_root  # noqa: E402
-from autointerp.core.nnsight_mount import disable_pymount  # noqa: E402
 from autointerp.errors import AutoInterpError  # noqa: E402
 from autointerp.explain.clients.factory import ClientSettings, Provider, make_client  # noqa: E402
+from autointerp.prepare import disable_pymount  # noqa: E402
 from autointerp.ui.browse import workspace_labels  # noqa: E402
 from autointerp.ui.chips import esc  # noqa: E402
 from autointerp.workspace import list_workspaces  # noqa: E402
@@ -46,7 +46,7 @@ def shared_model(name: str, dtype: str):
     """One loaded model per (name, dtype), shared by every workspace built on it and by the first launch's
     build: loading it again after that build took 2-3 s, and each workspace held its own copy. (No progress
     in here: Streamlit replays the elements a cached function drew, and the build's log is gone by then.)"""
-    from autointerp.core.models import load_model
+    from autointerp.prepare import load_model
 
     return load_model(name, dtype=dtype)
 
@@ -100,8 +100,7 @@ def first_launch() -> None:
         "Wikipedia text, with every centroid explained offline. This takes about a minute once on 2 cores; "
         "later launches load it in seconds."
     )
-    from autointerp.core.models import release_memory, resolve_model_path
-    from autointerp.prepare import prepare_workspace
+    from autointerp.prepare import prepare_workspace, release_memory, resolve_model_path
 
     # The browser usually shares the build's cores: its animations (spinners, bar transitions) cost about
     # 15% of a core for the whole build (measured in headless Chromium), so they stop until it is done; the

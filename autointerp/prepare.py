@@ -2,6 +2,8 @@
 
 Used by `python -m autointerp build` and the dashboard's first launch. The offline explainer needs no LLM and
 takes a few seconds for 256 centroids; explanations already cached and current are kept, so a rerun resumes.
+It also hands the dashboard the few model-runtime calls it makes itself (load, convert, release, the nnsight
+mount), so app.py needs no core import.
 """
 
 from __future__ import annotations
@@ -12,12 +14,23 @@ from pathlib import Path
 from typing import Any
 
 from autointerp.config import BuildConfig
-from autointerp.core.models import load_model
+from autointerp.core.models import load_model, release_memory, resolve_model_path
+from autointerp.core.nnsight_mount import disable_pymount
 from autointerp.explain.lifecycle import ExplainCounts
 from autointerp.interp import KMeansAutoInterp
 from autointerp.progress import Progress, silent
 from autointerp.stack.folder import build_stack
 from autointerp.workspace import build_workspace, workspace_path
+
+__all__ = [
+    "disable_pymount",
+    "explain_offline",
+    "load_model",
+    "prepare_stack",
+    "prepare_workspace",
+    "release_memory",
+    "resolve_model_path",
+]
 
 EXPLAIN_STAGE = "explain every centroid (offline)"
 

@@ -19,10 +19,24 @@ def _run(cmd: list[str], timeout: int = 300) -> subprocess.CompletedProcess[str]
 
 
 def test_import_contracts_hold():
-    """Layers build -> workspace -> explain -> analysis -> ui; only the UI package draws."""
+    """Layers data -> core -> build -> workspace -> stack -> explain -> analysis -> ui; pages stay above."""
     out = _run([str(BIN / "lint-imports")])
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-2000:]
     assert "0 broken" in out.stdout
+
+
+def test_app_imports_no_stage_internals():
+    """import-linter contracts packages only, so app.py (a module) is checked here: like pages/, it reaches
+    the library through the facade, the UI and the records, never the core, the data or the build stage."""
+    internals = ("autointerp.build", "autointerp.core", "autointerp.data")
+    names = []
+    for node in ast.walk(ast.parse((ROOT / "app.py").read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            names.append(node.module)
+        elif isinstance(node, ast.Import):
+            names.extend(alias.name for alias in node.names)
+    assert any(n.startswith("autointerp") for n in names), names  # the check sees app.py's imports at all
+    assert not [n for n in names if n.startswith(internals)], names
 
 
 def test_mypy_passes_with_check_untyped_defs():
