@@ -230,7 +230,7 @@ st.session_state["interp"] = interp
 st.session_state["llm_client"] = sidebar_explainer(interp)
 follow_deep_link()
 st.sidebar.caption(ws.attribution)
-st.sidebar.caption(f"Semantic concepts: {ws.metadata.get('concepts', 'none (built before concept features)')}")
+st.sidebar.caption(f"Semantic concepts: {ws.info.concepts or 'none (built before concept features)'}")
 st.sidebar.html(
     f'<div style="font-size:12px;color:#666;overflow-wrap:anywhere">Workspace <code>{esc(name)}</code> in '
     f"<code>{esc(default_workspace_root())}</code></div>"

@@ -17,7 +17,7 @@ from autointerp.analysis.meta import interpret
 from autointerp.analysis.sentence import SentenceAnalysis, SentenceAnalyzer, Site
 from autointerp.config import SITES
 from autointerp.constants import MAX_SENTENCE_TOKENS
-from autointerp.core.centroids_io import load_kmeans_centroids, validate_centroids
+from autointerp.core.centroids_io import FitInfo, read_centroid_file, validate_centroids
 from autointerp.core.models import check_layer_and_site, load_model, max_positions, model_name, sink_token_id
 from autointerp.core.space import CentroidSpace, split_activations
 from autointerp.errors import InputError
@@ -46,37 +46,36 @@ class KMeansAutoInterp:
         layer_idx: int | None = None,
         activation_type: str = "layer_output",
         *,
-        metadata: dict[str, Any] | None = None,
+        metadata: FitInfo | dict[str, Any] | None = None,
+        center: torch.Tensor | None = None,
         workspace: Workspace | None = None,
         explainer: Explainer | None = None,
         max_tokens: int | None = None,
         scoring: ScoringConfig | None = None,
     ):
-        metadata = dict(metadata or {})
+        info = metadata if isinstance(metadata, FitInfo) else FitInfo.from_dict(metadata or {})
         if isinstance(centroids, (str, os.PathLike)):
-            centroids, file_meta = load_kmeans_centroids(centroids)
-            metadata = {**file_meta, **metadata}
+            file = read_centroid_file(centroids)
+            centroids, info = file.centroids, file.info.overridden(info)
+            center = file.center if center is None else center
         self.model = load_model(str(model)) if isinstance(model, (str, os.PathLike)) else model
         self.tokenizer = self.model.tokenizer
         if activation_type not in SITES:
             raise InputError(f"unknown activation_type {activation_type!r}; choose one of {', '.join(SITES)}")
-        layer = layer_idx if layer_idx is not None else metadata.get("layer")
+        layer = layer_idx if layer_idx is not None else info.layer
         if layer is None:
             raise InputError("layer_idx is required when the centroids carry no 'layer' metadata")
         check_layer_and_site(self.model, int(layer), activation_type)
         self.layer_idx, self.activation_type = int(layer), activation_type
-        center = metadata.pop("center", None)
-        self.metadata = metadata
+        self.info = info  # how the centroids were fitted, as far as known
         self.space = CentroidSpace(
-            validate_centroids(centroids, int(self.model.hidden_size)),
-            center if isinstance(center, torch.Tensor) else None,
-            str(metadata.get("normalisation", "none")),
+            validate_centroids(centroids, int(self.model.hidden_size)), center, info.normalisation or "none"
         )
         self.workspace = workspace
         self.scoring = scoring or ScoringConfig()
         self.validation, self.heldout = self._splits(workspace, validation_activations, validation_tokens)
-        corpus = workspace.config.corpus if workspace is not None else metadata.get("corpus", "user-activations")
-        identity = Identity(metadata.get("model") or model_name(self.model), self.layer_idx, activation_type, corpus)
+        corpus = workspace.config.corpus if workspace is not None else info.corpus or "user-activations"
+        identity = Identity(info.model or model_name(self.model), self.layer_idx, activation_type, corpus)
         self.explanations = Explanations(
             CentroidExplanationCache(cache_dir),
             self.space,
@@ -87,7 +86,7 @@ class KMeansAutoInterp:
             self.scoring,
         )
         self.max_tokens = max_tokens or min(MAX_SENTENCE_TOKENS, max_positions(self.model, self.tokenizer) - 1)
-        sink = metadata["sink_token_id"] if "sink_token_id" in metadata else sink_token_id(self.tokenizer)
+        sink = info.sink_token_id if info.sink_decided else sink_token_id(self.tokenizer)
         site = Site(self.layer_idx, activation_type, sink)
         self.analyzer = SentenceAnalyzer(self.model, site, self.space, self.explanations, self.max_tokens)
 
@@ -112,14 +111,14 @@ class KMeansAutoInterp:
         ws = Workspace.open(path)
         if model is None:
             model = load_model(ws.config.model, dtype=ws.config.dtype)
-        meta = {**ws.metadata, "center": ws.center}
         return cls(
             cache_dir or ws.explanations_dir,
             model,
             ws.centroids,
             layer_idx=ws.config.layer,
             activation_type=ws.config.site,
-            metadata=meta,
+            metadata=ws.info,
+            center=ws.center,
             workspace=ws,
             **kwargs,
         )

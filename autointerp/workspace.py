@@ -14,7 +14,7 @@ import torch
 
 from autointerp.build.pipeline import SCORED_SPLITS, BuildResult, run_build
 from autointerp.config import BuildConfig, default_workspace_root
-from autointerp.core.centroids_io import load_kmeans_centroids, save_kmeans_centroids
+from autointerp.core.centroids_io import FitInfo, read_centroid_file, save_kmeans_centroids
 from autointerp.core.index import ValidationIndex
 from autointerp.data.concepts import ConceptTable, SplitConcepts
 from autointerp.errors import CentroidFileError, WorkspaceError
@@ -90,7 +90,7 @@ def write_workspace(result: BuildResult, target: Path) -> Path:
         raise WorkspaceError(f"cannot write a workspace under {target.parent}: {exc.strerror or exc}") from exc
     with staging as tmp:
         out = Layout(tmp)
-        save_kmeans_centroids(out.centroids, result.centroids, result.metadata, result.center)
+        save_kmeans_centroids(out.centroids, result.centroids, result.info, result.center)
         for split, part in result.splits.items():
             part.index.save(out.index(split))
             np.save(out.windows(split), part.windows)
@@ -140,7 +140,7 @@ class Workspace:
     path: Path
     config: BuildConfig
     centroids: torch.Tensor
-    metadata: dict[str, Any]
+    info: FitInfo  # how the clusters were made
     center: torch.Tensor | None
     splits: dict[str, SplitData]
     build: dict[str, Any]
@@ -156,9 +156,8 @@ class Workspace:
             if build.get("format_version") != FORMAT_VERSION:
                 raise WorkspaceError(f"{p} was built by another version; rebuild it with --force")
             config = BuildConfig.from_dict(json.loads(where.config.read_text()))
-            centroids, metadata = load_kmeans_centroids(where.centroids)
-            center = metadata.pop("center", None)
-            k = centroids.shape[0]
+            file = read_centroid_file(where.centroids)
+            k = file.centroids.shape[0]
             table = ConceptTable.load(where.concept_names, where.concept_sets) if where.concept_names.exists() else None
             splits = {
                 s: SplitData(
@@ -169,7 +168,7 @@ class Workspace:
                 )
                 for s in SCORED_SPLITS
             }
-            return cls(p, config, centroids, metadata, center, splits, build)
+            return cls(p, config, file.centroids, file.info, file.center, splits, build)
         except WorkspaceError:
             raise
         except (OSError, ValueError, KeyError, CentroidFileError) as exc:

@@ -249,7 +249,7 @@ def main() -> None:
     path = Path(a.workspace) if a.workspace else build_workspace(BuildConfig(), a.out, progress=TqdmProgress())
     interp = KMeansAutoInterp.from_workspace(path, cache_dir=tempfile.mkdtemp(prefix="bench-concepts-"))
     if interp.validation is None or interp.validation.texts.concepts is None:
-        sys.exit(f"{path} has no concept features ({interp.metadata.get('concepts')}); install WordNet and rebuild")
+        sys.exit(f"{path} has no concept features ({interp.info.concepts}); install WordNet and rebuild")
     if a.sweep:
         sweep(interp, [float(x) for x in a.sweep.split(",")])
         return
@@ -264,7 +264,7 @@ def main() -> None:
 
     print(f"# Semantic concepts on {path.name}")
     print(f"{os.cpu_count()} CPU cores ({platform.processor() or platform.machine()}), {platform.python_version()}")
-    print(f"concepts: {interp.metadata.get('concepts')}")
+    print(f"concepts: {interp.info.concepts}")
     print()
     print("| figure | today (baseline, same run) | with concepts | target |")
     print("|---|---|---|---|")

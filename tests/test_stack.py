@@ -36,7 +36,7 @@ def test_each_layer_equals_its_single_layer_build(stack_dir, tiny_config, tiny_m
         single = Workspace.open(alone)
         layered = stack.workspaces[layer]
         assert layered.path.name == single.path.name  # the folder `--layer N` would write
-        assert layered.config == single.config and layered.metadata["layer"] == layer
+        assert layered.config == single.config and layered.info.layer == layer
         assert torch.equal(layered.centroids, single.centroids)
         assert torch.equal(layered.center, single.center)
         for split in ("val", "heldout"):

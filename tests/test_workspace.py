@@ -12,7 +12,7 @@ def test_workspace_contents_and_metadata(tiny_workspace, tiny_config):
     assert ws.config == tiny_config
     assert ws.centroids.shape == (8, 64)
     for key in ("model", "layer", "site", "k", "normalisation", "corpus", "seed", "sink_policy", "outlier_policy"):
-        assert key in ws.metadata
+        assert getattr(ws.info, key) is not None
     assert torch.allclose(ws.centroids.norm(dim=1), torch.ones(8), atol=1e-4)  # spherical
     assert len(ws.splits["val"].index) >= tiny_config.val_tokens
     assert len(ws.splits["heldout"].index) >= tiny_config.heldout_tokens

@@ -17,6 +17,7 @@ import torch
 
 from autointerp.build.engine import BuildEngine, LocalEngine, TrainFit
 from autointerp.config import BuildConfig, check_layers
+from autointerp.core.centroids_io import FitInfo
 from autointerp.core.index import ValidationIndex
 from autointerp.core.models import check_layer_and_site, load_model, model_name, sink_token_id
 from autointerp.data.concepts import ConceptCoder, ConceptTable, load_coder
@@ -44,7 +45,7 @@ class BuildResult:
     config: BuildConfig
     centroids: torch.Tensor
     center: torch.Tensor | None
-    metadata: dict[str, Any]  # written into the centroids file: how the clusters were made
+    info: FitInfo  # written into the centroids file: how the clusters were made
     splits: dict[str, SplitResult]
     stats: dict[str, Any] = field(default_factory=dict)  # timings, token counts, attribution
     concepts: ConceptTable | None = None  # WordNet concept names and sets, when the data was installed
@@ -62,40 +63,44 @@ def make_engine(
     return LocalEngine(config, model, layers)
 
 
-def fit_metadata(config: BuildConfig, fit: TrainFit, model: Any, sink: int | None, backend: str) -> dict[str, Any]:
+def fit_info(
+    config: BuildConfig, fit: TrainFit, model: Any, sink: int | None, backend: str, annotators: Annotators
+) -> FitInfo:
     """Every choice that shaped the clusters, so a reader of the workspace can see it."""
     cosine = config.normalisation == "cosine"
-    return {
-        "model": config.model if config.model.startswith("embedded") else model_name(model),
-        "layer": config.layer,
-        "site": config.site,
-        "k": int(fit.centroids.shape[0]),
-        "normalisation": config.normalisation,
-        "normalisation_detail": (
+    return FitInfo(
+        model=config.model if config.model.startswith("embedded") else model_name(model),
+        layer=config.layer,
+        site=config.site,
+        k=int(fit.centroids.shape[0]),
+        normalisation=config.normalisation,
+        normalisation_detail=(
             "subtract the training mean, unit-normalise; spherical k-means"
             if cosine
             else "raw activations, Euclidean k-means"
         ),
-        "corpus": config.corpus,
-        "seed": config.seed,
-        "hidden_dim": int(fit.centroids.shape[1]),
-        "sink_token_id": sink,
-        "sink_policy": "each window is prefixed with the sink token, whose position is dropped",
-        "outlier_policy": (
+        corpus=config.corpus,
+        seed=config.seed,
+        hidden_dim=int(fit.centroids.shape[1]),
+        sink_token_id=sink,
+        sink_policy="each window is prefixed with the sink token, whose position is dropped",
+        outlier_policy=(
             f"train tokens with norm > {config.outlier_factor} x median ({fit.median_norm:.1f}) "
             "are excluded from the fit"
         ),
-        "outliers_excluded": fit.n_outliers,
-        "train_tokens": fit.n_train,
-        "median_centered_norm": fit.median_centered_norm,
-        "inertia": fit.inertia,
-        "iterations": fit.iterations,
-        "reseeded_empty_clusters": fit.reseeded,
-        "backend": backend,
-        "activation_definition": (
+        outliers_excluded=fit.n_outliers,
+        train_tokens=fit.n_train,
+        median_centered_norm=fit.median_centered_norm,
+        inertia=fit.inertia,
+        iterations=fit.iterations,
+        reseeded_empty_clusters=fit.reseeded,
+        backend=backend,
+        activation_definition=(
             "cosine similarity to the centroid" if cosine else "negative Euclidean distance to the centroid"
         ),
-    }
+        linguistic=annotators.linguistic,
+        concepts=annotators.concepts,
+    )
 
 
 class _Timer:
@@ -236,11 +241,7 @@ def run_layers(
     results = {}
     for layer in layers:
         cfg = config.with_(layer=layer)
-        metadata = {
-            **fit_metadata(cfg, fits[layer], model, sink, backend),
-            "linguistic": annotators.linguistic,
-            "concepts": annotators.concepts,
-        }
         fit = fits[layer]
-        results[layer] = BuildResult(cfg, fit.centroids, fit.center, metadata, splits[layer], stats, table)
+        info = fit_info(cfg, fit, model, sink, backend, annotators)
+        results[layer] = BuildResult(cfg, fit.centroids, fit.center, info, splits[layer], stats, table)
     return results

@@ -107,7 +107,7 @@ def centroid_in_model_space(interp: KMeansAutoInterp, centroid_id: int) -> torch
     if space.normalisation != "cosine":
         return c
     center = space.center if space.center is not None else torch.zeros_like(c)
-    scale = float(interp.metadata.get("median_centered_norm") or center.norm() or 1.0)
+    scale = float(interp.info.median_centered_norm or center.norm() or 1.0)
     return center + c * scale
 
 

@@ -19,7 +19,7 @@ def ray_local():
 def test_ray_build_matches_single_process(ray_local, tiny_config, tiny_model, tmp_path):
     local = Workspace.open(build_workspace(tiny_config, tmp_path / "local", model=tiny_model))
     dist = Workspace.open(build_workspace(tiny_config, tmp_path / "ray", model=tiny_model, backend="ray", workers=2))
-    assert dist.metadata["backend"] == "ray" and local.metadata["backend"] == "local"
+    assert dist.info.backend == "ray" and local.info.backend == "local"
     assert torch.allclose(local.center, dist.center, atol=1e-5)
     assert torch.allclose(local.centroids, dist.centroids, atol=1e-4)
     for split in ("val", "heldout"):
@@ -29,7 +29,7 @@ def test_ray_build_matches_single_process(ray_local, tiny_config, tiny_model, tm
         assert np.array_equal(np.asarray(a.pos), np.asarray(b.pos))
         assert (np.asarray(a.cluster) == np.asarray(b.cluster)).mean() >= 0.999
         assert np.allclose(np.asarray(a.dist), np.asarray(b.dist), atol=1e-4)
-    assert local.metadata["outliers_excluded"] == dist.metadata["outliers_excluded"]
+    assert local.info.outliers_excluded == dist.info.outliers_excluded
 
 
 def test_ray_stack_matches_the_local_stack(ray_local, tiny_config, tiny_model, tiny_stack, tmp_path):
@@ -41,7 +41,7 @@ def test_ray_stack_matches_the_local_stack(ray_local, tiny_config, tiny_model, t
     assert dist.layers == local.layers == [1, 2, 3]
     for layer in dist.layers:
         a, b = local.workspaces[layer], dist.workspaces[layer]
-        assert b.metadata["backend"] == "ray" and b.metadata["layer"] == layer
+        assert b.info.backend == "ray" and b.info.layer == layer
         assert torch.allclose(a.centroids, b.centroids, atol=1e-4)
         ra, rb = a.splits["val"].index.records, b.splits["val"].index.records
         assert np.array_equal(np.asarray(ra.window), np.asarray(rb.window))
