@@ -23,7 +23,7 @@ nav = st.navigation(
     ]
 )
 
-from autointerp.config import BuildConfig, default_workspace_root  # noqa: E402
+from autointerp.config import BuildConfig, RunOptions, default_workspace_root  # noqa: E402
 from autointerp.errors import AutoInterpError  # noqa: E402
 from autointerp.explain.clients.factory import ClientSettings, Provider, make_client  # noqa: E402
 from autointerp.prepare import disable_pymount  # noqa: E402
@@ -112,7 +112,7 @@ def first_launch() -> None:
             config = default_config()
             resolve_model_path(config.model, progress=log)  # the embedded model's one-time conversion, with progress
             log("load model", 0, 1)
-            prepare_workspace(config, progress=log, model=shared_model(config.model, config.dtype))
+            prepare_workspace(config, progress=log, options=RunOptions(model=shared_model(config.model, config.dtype)))
             log.finish()
         except Exception as exc:  # no traceback reaches the user; the log keeps one for what we did not foresee
             if not isinstance(exc, AutoInterpError):

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
-from autointerp.config import BuildConfig, default_workspace_root, parse_layers
+from autointerp.config import BACKENDS, BuildConfig, RunOptions, default_workspace_root, parse_layers
 from autointerp.errors import AutoInterpError, InputError
 from autointerp.explain.clients.factory import ClientSettings, Provider
 from autointerp.records import SentenceRow
@@ -119,13 +119,18 @@ def format_depth_table(depth: DepthAnalysis, expl_width: int = 22) -> str:
     return "\n".join(out)
 
 
+def options_from_args(a: argparse.Namespace) -> RunOptions:
+    """`build`'s run options, checked once here (a bad --workers is one line, not a traceback)."""
+    return RunOptions(force=a.force, backend=a.backend, workers=a.workers, explain=a.explain)
+
+
 def build_parser() -> ArgumentParser:
     parser = ArgumentParser(prog="python -m autointerp", description=__doc__)
     sub = parser.add_subparsers(dest="cmd", required=True, parser_class=ArgumentParser, metavar="COMMAND")
     b = sub.add_parser("build", help="build (or reuse) a workspace")
     add_config_flags(b)
     b.add_argument("--force", action="store_true", help="rebuild even if the workspace exists")
-    b.add_argument("--backend", choices=("local", "ray"), default="local", help="ray: shard across Ray workers")
+    b.add_argument("--backend", choices=BACKENDS, default="local", help="ray: shard across Ray workers")
     b.add_argument("--workers", type=int, default=2, help="Ray workers (with --backend ray)")
     b.add_argument("--layers", default=None, help="build a stack: comma-separated layers (replaces --layer)")
     b.add_argument(
@@ -173,18 +178,9 @@ def run(a: argparse.Namespace) -> int:
     if a.cmd == "build" and a.layers is not None:
         from autointerp.prepare import prepare_stack
 
-        layers = parse_layers(a.layers)
+        layers, options = parse_layers(a.layers), options_from_args(a)
         with TqdmProgress() as bars:
-            path = prepare_stack(
-                config_from_args(a),
-                layers,
-                a.out,
-                bars,
-                force=a.force,
-                backend=a.backend,
-                workers=a.workers,
-                explain=a.explain,
-            )
+            path = prepare_stack(config_from_args(a), layers, a.out, bars, options)
         print(path)
         return 0
     if a.cmd in ("analyze", "meta") and (a.layers is not None or a.stack):
@@ -194,10 +190,9 @@ def run(a: argparse.Namespace) -> int:
     if a.cmd == "build":
         from autointerp.prepare import prepare_workspace
 
+        options = options_from_args(a)
         with TqdmProgress() as bars:
-            path = prepare_workspace(
-                config_from_args(a), a.out, bars, force=a.force, backend=a.backend, workers=a.workers, explain=a.explain
-            )
+            path = prepare_workspace(config_from_args(a), a.out, bars, options)
         print(path)
         return 0
     from autointerp.explain.clients.factory import make_client

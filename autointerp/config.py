@@ -93,6 +93,30 @@ class BuildConfig:
         return f"{model}-L{self.layer}-{self.site}-k{self.k}-{self.fingerprint()}"
 
 
+BACKENDS = ("local", "ray")
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """How a build runs, as opposed to what it builds (`BuildConfig`, which names the workspace): none of
+    these changes the result. Checked once, here, where the CLI or the dashboard makes it."""
+
+    force: bool = False  # rebuild even if the workspace (or a stack's layer) is already on disk
+    backend: str = "local"  # "local": this process; "ray": shard across Ray workers (requirements-ray.txt)
+    workers: int = 2  # Ray workers, with backend "ray"
+    explain: bool = True  # after the build, explain every centroid offline (prepare_workspace/prepare_stack)
+    model: Any = field(default=None, compare=False, repr=False)  # a loaded model to reuse; None loads config.model
+
+    def __post_init__(self) -> None:
+        if self.backend not in BACKENDS:
+            raise InputError(f"unknown build backend {self.backend!r}; use {' or '.join(BACKENDS)}")
+        if isinstance(self.workers, bool) or not isinstance(self.workers, int) or self.workers < 1:
+            raise InputError(f"workers must be a whole number >= 1, got {self.workers!r}")
+
+    def with_(self, **changes: Any) -> RunOptions:
+        return replace(self, **changes)
+
+
 def check_layers(layers: Iterable[int]) -> list[int]:
     """Sorted, distinct, non-negative layers: what a stack is built from (the model checks the range)."""
     out = sorted(int(x) for x in layers)

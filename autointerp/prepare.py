@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from autointerp.config import BuildConfig
+from autointerp.config import BuildConfig, RunOptions
 from autointerp.core.models import load_model, release_memory, resolve_model_path
 from autointerp.core.nnsight_mount import disable_pymount
 from autointerp.explain.lifecycle import ExplainCounts
@@ -53,19 +53,13 @@ def prepare_workspace(
     config: BuildConfig,
     root: str | os.PathLike[str] | None = None,
     progress: Progress = silent,
-    *,
-    model: Any = None,
-    force: bool = False,
-    backend: str = "local",
-    workers: int = 2,
-    explain: bool = True,
+    options: RunOptions = RunOptions(),
 ) -> Path:
-    """Build (or reuse) the workspace for `config`, then explain its centroids offline unless `explain` is off.
-
-    The model is loaded once and shared by both steps."""
-    model = _model(config, model, progress)
-    path = build_workspace(config, root, progress, model=model, force=force, backend=backend, workers=workers)
-    if explain:
+    """Build (or reuse) the workspace for `config`, then explain its centroids offline unless
+    `options.explain` is off. The model is loaded once and shared by both steps."""
+    model = _model(config, options.model, progress)
+    path = build_workspace(config, root, progress, options.with_(model=model))
+    if options.explain:
         explain_offline(KMeansAutoInterp.from_workspace(path, model=model), progress)
     return path
 
@@ -75,16 +69,12 @@ def prepare_stack(
     layers: list[int],
     root: str | os.PathLike[str] | None = None,
     progress: Progress = silent,
-    *,
-    force: bool = False,
-    backend: str = "local",
-    workers: int = 2,
-    explain: bool = True,
+    options: RunOptions = RunOptions(),
 ) -> Path:
     """`prepare_workspace` for a stack: build it, then explain every layer's centroids offline."""
-    model = _model(config, None, progress)
-    path = build_stack(config, layers, root, progress, model, force=force, backend=backend, workers=workers)
-    if explain:
+    model = _model(config, options.model, progress)
+    path = build_stack(config, layers, root, progress, options.with_(model=model))
+    if options.explain:
         for layer in sorted(set(layers)):
             ws = workspace_path(config.with_(layer=layer), root)
             explain_offline(

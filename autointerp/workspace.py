@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 from autointerp.build.pipeline import SCORED_SPLITS, BuildResult, run_build
-from autointerp.config import BuildConfig, default_workspace_root
+from autointerp.config import BuildConfig, RunOptions, default_workspace_root
 from autointerp.core.centroids_io import FitInfo, read_centroid_file, save_kmeans_centroids
 from autointerp.core.index import ValidationIndex
 from autointerp.data.concepts import ConceptTable, SplitConcepts
@@ -110,19 +110,16 @@ def build_workspace(
     config: BuildConfig,
     root: str | os.PathLike[str] | None = None,
     progress: Progress = silent,
-    model: Any = None,
-    force: bool = False,
-    backend: str = "local",
-    workers: int = 2,
+    options: RunOptions = RunOptions(),
 ) -> Path:
-    """Build (or reuse) the workspace for `config`.
+    """Build (or reuse, unless `options.force`) the workspace for `config`.
 
-    `backend="ray"` shards extraction, k-means statistics and indexing across Ray workers (optional
+    `options.backend="ray"` shards extraction, k-means statistics and indexing across Ray workers (optional
     dependency: requirements-ray.txt); the result matches the local backend up to float summation order."""
     target = workspace_path(config, root)
-    if is_built(target) and not force:
+    if is_built(target) and not options.force:
         return target
-    return write_workspace(run_build(config, progress, model, backend, workers), target)
+    return write_workspace(run_build(config, progress, options), target)
 
 
 @dataclass

@@ -26,6 +26,8 @@ from pathlib import Path
 
 import torch
 
+from autointerp.config import RunOptions
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
@@ -81,9 +83,9 @@ def child(kind: str, layers: str, root: str, quick: bool) -> None:
     wanted = parse_layers(layers)
     t, c = time.perf_counter(), time.process_time()
     if kind == "stack":
-        path = build_stack(cfg, wanted, root, model=model, force=True)
+        path = build_stack(cfg, wanted, root, options=RunOptions(model=model, force=True))
     else:
-        path = build_workspace(cfg.with_(layer=wanted[-1]), root, model=model, force=True)
+        path = build_workspace(cfg.with_(layer=wanted[-1]), root, options=RunOptions(model=model, force=True))
     took = {"s": time.perf_counter() - t, "cpu_s": time.process_time() - c}
     print(json.dumps({**took, "peak_mb": peak_rss_mb(), "path": str(path)}))
 

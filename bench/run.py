@@ -35,6 +35,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from autointerp.config import RunOptions
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
@@ -637,7 +639,7 @@ def main() -> None:
         from autointerp.workspace import build_workspace
 
         cfg = BuildConfig(train_tokens=30_000, val_tokens=10_000, heldout_tokens=8_000, k=128)
-        ws = build_workspace(cfg, ws_root, model=data.model)
+        ws = build_workspace(cfg, ws_root, options=RunOptions(model=data.model))
     steps: list[tuple[str, Callable[[], list[Row]]]] = [
         ("activations", lambda: row_activations(data, rounds)),
         ("analysis", lambda: row_analysis(data, rounds, ws)),

@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 import torch
 
+from autointerp.config import RunOptions
+
 SENTENCES = [
     "The cat sat on the mat.",
     "A dog ran in the park, and the children laughed.",
@@ -97,7 +99,7 @@ def tiny_config(tiny_model_dir: Path, tiny_corpus: Path):
 def tiny_workspace(tiny_config, tiny_model, tmp_path_factory: pytest.TempPathFactory) -> Path:
     from autointerp.workspace import build_workspace
 
-    return build_workspace(tiny_config, tmp_path_factory.mktemp("ws"), model=tiny_model)
+    return build_workspace(tiny_config, tmp_path_factory.mktemp("ws"), options=RunOptions(model=tiny_model))
 
 
 @pytest.fixture()
@@ -114,7 +116,11 @@ def tiny_stack(tiny_config, tiny_model, tmp_path_factory: pytest.TempPathFactory
 
     stages: list[str] = []
     path = build_stack(
-        tiny_config, [3, 1, 2], tmp_path_factory.mktemp("stack"), lambda s, d, t: stages.append(s), tiny_model
+        tiny_config,
+        [3, 1, 2],
+        tmp_path_factory.mktemp("stack"),
+        lambda s, d, t: stages.append(s),
+        RunOptions(model=tiny_model),
     )
     assert stages.count("extract train activations") >= 1 and "lineage" in stages
     assert {f"fit k-means (layer {x})" for x in (1, 2, 3)} <= set(stages)  # one progress bar per layer's fit

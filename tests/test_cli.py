@@ -176,3 +176,19 @@ def main_exit_code(argv):
         return main(argv)
     except SystemExit as exc:
         return exc.code
+
+
+def test_run_options_are_checked_once_where_they_are_made(tmp_path, capsys):
+    from autointerp.config import RunOptions
+    from autointerp.errors import InputError
+
+    with pytest.raises(InputError, match="unknown build backend 'dask'; use local or ray"):
+        RunOptions(backend="dask")
+    for bad in (0, -1, 1.5, True):
+        with pytest.raises(InputError, match="workers must be a whole number >= 1"):
+            RunOptions(workers=bad)
+    assert RunOptions(model=object()) == RunOptions()  # a loaded model rides along; it is not an option's value
+    assert main(["build", "--workers", "0", "--out", str(tmp_path)]) == 2  # before any model is loaded
+    err = capsys.readouterr().err
+    assert err.strip().splitlines() == ["error: workers must be a whole number >= 1, got 0"]
+    assert not list(tmp_path.iterdir())

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import torch
 
+from autointerp.config import RunOptions
 from autointerp.errors import InputError, WorkspaceError
 from autointerp.stack.folder import Stack, build_stack, stacks_containing
 from autointerp.stack.lineage import Lineage
@@ -31,7 +32,7 @@ def test_each_layer_equals_its_single_layer_build(stack_dir, tiny_config, tiny_m
         alone = (
             tiny_workspace
             if layer == 2
-            else build_workspace(tiny_config.with_(layer=layer), tmp_path, model=tiny_model)
+            else build_workspace(tiny_config.with_(layer=layer), tmp_path, options=RunOptions(model=tiny_model))
         )
         single = Workspace.open(alone)
         layered = stack.workspaces[layer]
@@ -104,11 +105,11 @@ def test_a_stack_with_no_layer_left_or_no_manifest_is_a_clear_error(stack_dir, t
 
 def test_bad_layers_are_refused_before_any_work(tiny_config, tiny_model, tmp_path):
     with pytest.raises(InputError, match="empty"):
-        build_stack(tiny_config, [], tmp_path, model=tiny_model)
+        build_stack(tiny_config, [], tmp_path, options=RunOptions(model=tiny_model))
     with pytest.raises(InputError, match="repeated: 2"):
-        build_stack(tiny_config, [2, 1, 2], tmp_path, model=tiny_model)
+        build_stack(tiny_config, [2, 1, 2], tmp_path, options=RunOptions(model=tiny_model))
     with pytest.raises(InputError, match="out of range.*0..3"):
-        build_stack(tiny_config, [1, 7], tmp_path, model=tiny_model)
+        build_stack(tiny_config, [1, 7], tmp_path, options=RunOptions(model=tiny_model))
     assert not any(tmp_path.iterdir())  # nothing written
 
 

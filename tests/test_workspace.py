@@ -3,6 +3,7 @@ import json
 import pytest
 import torch
 
+from autointerp.config import RunOptions
 from autointerp.errors import CorpusError, InputError, WorkspaceError
 from autointerp.workspace import Workspace, build_workspace, is_built, list_workspaces, workspace_path
 
@@ -23,11 +24,11 @@ def test_workspace_contents_and_metadata(tiny_workspace, tiny_config):
 
 def test_unchanged_config_reuses_and_changed_config_never_mixes(tiny_workspace, tiny_config, tiny_model):
     mtime = (tiny_workspace / "build.json").stat().st_mtime
-    again = build_workspace(tiny_config, tiny_workspace.parent, model=tiny_model)
+    again = build_workspace(tiny_config, tiny_workspace.parent, options=RunOptions(model=tiny_model))
     assert again == tiny_workspace and (again / "build.json").stat().st_mtime == mtime
     other = tiny_config.with_(k=6)
     assert workspace_path(other, tiny_workspace.parent) != tiny_workspace
-    built = build_workspace(other, tiny_workspace.parent, model=tiny_model)
+    built = build_workspace(other, tiny_workspace.parent, options=RunOptions(model=tiny_model))
     assert Workspace.open(built).centroids.shape[0] == 6
     assert Workspace.open(tiny_workspace).centroids.shape[0] == 8
     assert set(list_workspaces(tiny_workspace.parent)) >= {built, tiny_workspace}
@@ -36,7 +37,7 @@ def test_unchanged_config_reuses_and_changed_config_never_mixes(tiny_workspace, 
 def test_failed_build_leaves_nothing(tiny_config, tiny_model, tmp_path):
     bad = tiny_config.with_(corpus=str(tmp_path / "missing.txt"))
     with pytest.raises(CorpusError):
-        build_workspace(bad, tmp_path / "ws", model=tiny_model)
+        build_workspace(bad, tmp_path / "ws", options=RunOptions(model=tiny_model))
     assert not (tmp_path / "ws").exists() or not any((tmp_path / "ws").iterdir())
 
 
@@ -54,7 +55,7 @@ def test_write_that_fails_midway_leaves_no_partial_folder(tiny_config, tiny_mode
     monkeypatch.setattr(ValidationIndex, "save", full_disk)
     root = tmp_path / "ws"
     with pytest.raises(OSError, match="No space"):
-        build_workspace(tiny_config, root, model=tiny_model)
+        build_workspace(tiny_config, root, options=RunOptions(model=tiny_model))
     assert saved, "the failure must happen while writing"
     assert list(root.iterdir()) == []  # neither the target nor the temporary folder remains
 
@@ -63,9 +64,9 @@ def test_unwritable_workspace_root_is_a_clear_error(tiny_config, tiny_model, tmp
     blocker = tmp_path / "file"
     blocker.write_text("not a folder")
     with pytest.raises(WorkspaceError, match="cannot write a workspace"):
-        build_workspace(tiny_config, blocker / "sub", model=tiny_model)
+        build_workspace(tiny_config, blocker / "sub", options=RunOptions(model=tiny_model))
     with pytest.raises(InputError, match="out of range"):
-        build_workspace(tiny_config.with_(layer=10), tmp_path / "ws", model=tiny_model)
+        build_workspace(tiny_config.with_(layer=10), tmp_path / "ws", options=RunOptions(model=tiny_model))
 
 
 def test_damaged_workspace_is_reported(tiny_workspace, tmp_path):

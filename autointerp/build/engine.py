@@ -15,7 +15,7 @@ from typing import Any, Protocol
 import torch
 
 from autointerp.build import kmeans
-from autointerp.config import BuildConfig, check_layers
+from autointerp.config import BuildConfig
 from autointerp.core.activations import iter_layers, model_device
 from autointerp.core.index import LayerSpace, ValidationIndex, stream_layer_records
 from autointerp.data.corpus import TokenWindows
@@ -162,7 +162,7 @@ class LocalEngine:
 
     def __init__(self, config: BuildConfig, model: Any, layers: Sequence[int] | None = None):
         self.config, self.model = config, model
-        self.layers = check_layers(layers if layers is not None else [config.layer])
+        self.layers = list(layers) if layers is not None else [config.layer]  # checked by build_stack
 
     def fit(self, train: TokenWindows, sink: int | None, progress: Progress) -> dict[int, TrainFit]:
         cfg, done = self.config, 0

@@ -16,14 +16,13 @@ import numpy as np
 import torch
 
 from autointerp.build.engine import BuildEngine, LocalEngine, TrainFit
-from autointerp.config import BuildConfig, check_layers
+from autointerp.config import BuildConfig, RunOptions
 from autointerp.core.centroids_io import FitInfo
 from autointerp.core.index import ValidationIndex
 from autointerp.core.models import check_layer_and_site, load_model, model_name, sink_token_id
 from autointerp.data.concepts import ConceptCoder, ConceptTable, load_coder
 from autointerp.data.corpus import WIKI_ATTRIBUTION, Document, TokenWindows, make_windows, pad_windows, read_corpus
 from autointerp.data.linguistic import load_tagger, tag_and_code_windows
-from autointerp.errors import WorkspaceError
 from autointerp.progress import Progress, silent
 
 SCORED_SPLITS = ("val", "heldout")
@@ -51,15 +50,12 @@ class BuildResult:
     concepts: ConceptTable | None = None  # WordNet concept names and sets, when the data was installed
 
 
-def make_engine(
-    config: BuildConfig, model: Any, backend: str = "local", workers: int = 2, layers: list[int] | None = None
-) -> BuildEngine:
-    if backend == "ray":
+def make_engine(config: BuildConfig, model: Any, options: RunOptions, layers: list[int]) -> BuildEngine:
+    """The engine `options.backend` names (checked when the options were made)."""
+    if options.backend == "ray":
         from autointerp.build.ray_engine import RayEngine
 
-        return RayEngine(config, model, workers=workers, layers=layers)
-    if backend != "local":
-        raise WorkspaceError(f"unknown build backend {backend!r}; use local or ray")
+        return RayEngine(config, model, workers=options.workers, layers=layers)
     return LocalEngine(config, model, layers)
 
 
@@ -178,32 +174,25 @@ def _index_splits(
     return out
 
 
-def run_build(
-    config: BuildConfig,
-    progress: Progress = silent,
-    model: Any = None,
-    backend: str = "local",
-    workers: int = 2,
-) -> BuildResult:
+def run_build(config: BuildConfig, progress: Progress = silent, options: RunOptions = RunOptions()) -> BuildResult:
     """Run every stage for `config`. Nothing touches the disk here but the model cache."""
-    return run_layers(config, [config.layer], progress, model, backend, workers)[config.layer]
+    return run_layers(config, [config.layer], progress, options)[config.layer]
 
 
 def run_layers(
     config: BuildConfig,
     layers: list[int],
     progress: Progress = silent,
-    model: Any = None,
-    backend: str = "local",
-    workers: int = 2,
+    options: RunOptions = RunOptions(),
 ) -> dict[int, BuildResult]:
-    """Every stage for each of `layers` (the config's own `layer` is ignored), sharing the forward passes.
+    """Every stage for each of `layers` (sorted and distinct, as `build_stack` checked them; the config's
+    own `layer` is ignored), sharing the forward passes.
 
     The result for layer L equals `run_build(config.with_(layer=L))`: same split, same activations, same
     seeded k-means."""
-    layers = check_layers(layers)
     timer = _Timer()
     progress("load model", 0, 1)
+    model = options.model
     model = model if model is not None else load_model(config.model, dtype=config.dtype, progress=progress)
     for layer in layers:
         check_layer_and_site(model, layer, config.site)
@@ -218,7 +207,7 @@ def run_layers(
     progress("read corpus", 1, 1)
     t = timer.lap("corpus_s", t)
 
-    engine = make_engine(config, model, backend, workers, layers)
+    engine = make_engine(config, model, options, layers)
     try:
         fits = engine.fit(windows["train"], sink, progress)
         t = timer.lap("extract_and_fit_s", t)
@@ -242,6 +231,6 @@ def run_layers(
     for layer in layers:
         cfg = config.with_(layer=layer)
         fit = fits[layer]
-        info = fit_info(cfg, fit, model, sink, backend, annotators)
+        info = fit_info(cfg, fit, model, sink, options.backend, annotators)
         results[layer] = BuildResult(cfg, fit.centroids, fit.center, info, splits[layer], stats, table)
     return results

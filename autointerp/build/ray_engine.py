@@ -19,7 +19,7 @@ import torch
 
 from autointerp.build.engine import TrainFit, fit_stage, fit_train
 from autointerp.build.kmeans import ShardStats, assign, centre_and_normalise, shard_step
-from autointerp.config import BuildConfig, check_layers
+from autointerp.config import BuildConfig
 from autointerp.core.activations import iter_layers
 from autointerp.core.index import LayerSpace, TokenRecords, ValidationIndex, stream_layer_records
 from autointerp.core.models import load_model, resolve_model_path, sink_token_id
@@ -167,7 +167,7 @@ class RayEngine:
 
     def __init__(self, config: BuildConfig, model: Any, workers: int = 2, layers: Sequence[int] | None = None):
         self.config = config
-        self.layers = check_layers(layers if layers is not None else [config.layer])
+        self.layers = list(layers) if layers is not None else [config.layer]  # checked by build_stack
         self.workers = max(1, int(workers))
         if not ray.is_initialized():
             ray.init(num_cpus=self.workers, include_dashboard=False, log_to_driver=False, configure_logging=False)

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from autointerp.build.pipeline import run_layers
-from autointerp.config import BuildConfig, check_layers, default_workspace_root
+from autointerp.config import BuildConfig, RunOptions, check_layers, default_workspace_root
 from autointerp.errors import WorkspaceError
 from autointerp.files import StagedFolder, atomic_write_text
 from autointerp.progress import Progress, silent
@@ -74,25 +74,22 @@ def build_stack(
     layers: list[int],
     root: str | os.PathLike[str] | None = None,
     progress: Progress = silent,
-    model: Any = None,
-    force: bool = False,
-    backend: str = "local",
-    workers: int = 2,
+    options: RunOptions = RunOptions(),
 ) -> Path:
     """Build (or reuse) one workspace per layer, sharing every forward pass, then the stack folder.
 
-    Layers already built (by `--layer N` or another stack) are reused unless `force`; the rest are built
-    together. `config.layer` is ignored."""
+    Layers already built (by `--layer N` or another stack) are reused unless `options.force`; the rest are
+    built together. `config.layer` is ignored. The layers are checked here, once, for the whole build."""
     layers = check_layers(layers)
     root_path = Path(root or default_workspace_root())
     targets = {layer: workspace_path(config.with_(layer=layer), root_path) for layer in layers}
     target = stack_path(config, layers, root_path)
-    todo = [layer for layer in layers if force or not is_built(targets[layer])]
+    todo = [layer for layer in layers if options.force or not is_built(targets[layer])]
     if not todo and is_stack(target):
         return target
     stats: dict[str, Any] = {"built": todo, "reused": [x for x in layers if x not in todo]}
     if todo:
-        results = run_layers(config, todo, progress, model, backend, workers)
+        results = run_layers(config, todo, progress, options)
         for layer, result in results.items():
             write_workspace(result, targets[layer])
         stats.update(times=results[todo[0]].stats["times"], total_s=results[todo[0]].stats["total_s"])

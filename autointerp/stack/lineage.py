@@ -119,7 +119,6 @@ class Lineage:
 
 def stack_folder_name(config: BuildConfig, layers: list[int]) -> str:
     """Named like a workspace, with every layer; the hash covers the shared config and the layers."""
-    layers = check_layers(layers)
     shared = {k: v for k, v in config.to_dict().items() if k != "layer"}
     blob = json.dumps({"config": shared, "layers": layers}, sort_keys=True).encode()
     digest = hashlib.sha256(blob).hexdigest()[:10]

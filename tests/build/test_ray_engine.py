@@ -4,6 +4,8 @@ import numpy as np
 import pytest
 import torch
 
+from autointerp.config import RunOptions
+
 ray = pytest.importorskip("ray", reason="optional backend: pip install -r requirements-ray.txt")
 
 from autointerp.workspace import Workspace, build_workspace  # noqa: E402
@@ -17,8 +19,10 @@ def ray_local():
 
 
 def test_ray_build_matches_single_process(ray_local, tiny_config, tiny_model, tmp_path):
-    local = Workspace.open(build_workspace(tiny_config, tmp_path / "local", model=tiny_model))
-    dist = Workspace.open(build_workspace(tiny_config, tmp_path / "ray", model=tiny_model, backend="ray", workers=2))
+    local = Workspace.open(build_workspace(tiny_config, tmp_path / "local", options=RunOptions(model=tiny_model)))
+    dist = Workspace.open(
+        build_workspace(tiny_config, tmp_path / "ray", options=RunOptions(model=tiny_model, backend="ray", workers=2))
+    )
     assert dist.info.backend == "ray" and local.info.backend == "local"
     assert torch.allclose(local.center, dist.center, atol=1e-5)
     assert torch.allclose(local.centroids, dist.centroids, atol=1e-4)
@@ -36,7 +40,9 @@ def test_ray_stack_matches_the_local_stack(ray_local, tiny_config, tiny_model, t
     """Several layers through Ray workers (one forward per shard batch for all of them)."""
     from autointerp.stack.folder import Stack, build_stack
 
-    dist = Stack.open(build_stack(tiny_config, [1, 2, 3], tmp_path, model=tiny_model, backend="ray", workers=2))
+    dist = Stack.open(
+        build_stack(tiny_config, [1, 2, 3], tmp_path, options=RunOptions(model=tiny_model, backend="ray", workers=2))
+    )
     local = Stack.open(tiny_stack)
     assert dist.layers == local.layers == [1, 2, 3]
     for layer in dist.layers:

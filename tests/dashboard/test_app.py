@@ -9,6 +9,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from autointerp import CentroidExplanationCache
+from autointerp.config import RunOptions
 from autointerp.data.wordnet import find_data_dir
 from autointerp.records import Status
 
@@ -165,7 +166,7 @@ def test_unreachable_llm_gets_a_helpful_state(app_env):
 def test_switching_workspace_reanalyses(app_env, tiny_config, tiny_model, tmp_path):
     from autointerp.workspace import build_workspace
 
-    other = build_workspace(tiny_config.with_(k=5), app_env.parent, model=tiny_model)
+    other = build_workspace(tiny_config.with_(k=5), app_env.parent, options=RunOptions(model=tiny_model))
     at = new_app().run()
     first = {int(c) for c in at.dataframe[0].value["C-ID"]}
     model = at.session_state["interp"].model

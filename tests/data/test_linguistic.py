@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from autointerp.config import RunOptions
 from autointerp.data.linguistic import ENT_TYPES, POS_TAGS, load_tagger
 from autointerp.workspace import Workspace, build_workspace
 
@@ -11,7 +12,7 @@ pytest.importorskip("spacy")
 
 def test_tags_align_with_model_tokens(tiny_workspace, tiny_model):
     ws = Workspace.open(tiny_workspace)
-    assert ws.metadata["linguistic"].startswith("spaCy") and ws.splits["val"].tags is not None
+    assert ws.info.linguistic.startswith("spaCy") and ws.splits["val"].tags is not None
     tok = tiny_model.tokenizer
     seen = {}
     for w in range(len(ws.splits["val"].windows)):
@@ -32,6 +33,8 @@ def test_tag_features_reach_explanations(tiny_interp):
 
 
 def test_switched_off_leaves_no_tags(tiny_config, tiny_model, tmp_path):
-    ws = Workspace.open(build_workspace(tiny_config.with_(pos_tags=False), tmp_path, model=tiny_model))
-    assert ws.splits["val"].tags is None and ws.metadata["linguistic"] == "off"
+    ws = Workspace.open(
+        build_workspace(tiny_config.with_(pos_tags=False), tmp_path, options=RunOptions(model=tiny_model))
+    )
+    assert ws.splits["val"].tags is None and ws.info.linguistic == "off"
     assert load_tagger() is not None
