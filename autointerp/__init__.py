@@ -4,7 +4,7 @@ confidence, and analyse any sentence token by token."""
 from autointerp.config import BuildConfig
 from autointerp.core.centroids_io import load_kmeans_centroids, save_kmeans_centroids
 from autointerp.errors import AutoInterpError, InputError
-from autointerp.explain.cache import CentroidExplanationCache
+from autointerp.explain.explanation_cache import CentroidExplanationCache
 from autointerp.interp import KMeansAutoInterp, SentenceAnalysis
 from autointerp.records import CentroidExplanation, ValidationExample
 

@@ -248,7 +248,7 @@ def analyze_layers(a: argparse.Namespace) -> int:
 
 def write_html(path: Path, analysis: SentenceAnalysis, interp: KMeansAutoInterp, client: LLMChoice) -> None:
     """The HTML export, with the meta-interpretation written by the same client as the analysis."""
-    from autointerp.analysis.meta import interpret
+    from autointerp.analysis.meta_interpretation import interpret
     from autointerp.explain.lifecycle import plan_for
     from autointerp.files import atomic_write_text
     from autointerp.ui.export import about_workspace, analysis_html

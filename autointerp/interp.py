@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from autointerp.analysis.meta import interpret
+from autointerp.analysis.meta_interpretation import interpret
 from autointerp.analysis.sentence import SentenceAnalysis, SentenceAnalyzer, Site
 from autointerp.config import SITES
 from autointerp.constants import MAX_SENTENCE_TOKENS
@@ -21,10 +21,10 @@ from autointerp.core.centroids_io import FitInfo, read_centroid_file, validate_c
 from autointerp.core.models import check_layer_and_site, load_model, max_positions, model_name, sink_token_id
 from autointerp.core.space import CentroidSpace, split_activations
 from autointerp.errors import InputError
-from autointerp.explain.cache import CentroidExplanationCache
-from autointerp.explain.clients.base import LLMClient
-from autointerp.explain.explainers.base import Explainer
+from autointerp.explain.clients.protocol import LLMClient
+from autointerp.explain.explainers.contract import Explainer
 from autointerp.explain.explainers.offline import OfflineExplainer
+from autointerp.explain.explanation_cache import CentroidExplanationCache
 from autointerp.explain.lifecycle import Explanations, Identity, LLMChoice, plan_for
 from autointerp.explain.splits import SplitView
 from autointerp.records import CentroidExplanation, ScoringConfig, ValidationExample

@@ -6,7 +6,7 @@ import os
 from typing import Any
 
 from autointerp.analysis.depth import DepthAnalysis, DepthAnalyzer, depth_text
-from autointerp.analysis.meta import interpret
+from autointerp.analysis.meta_interpretation import interpret
 from autointerp.core.models import load_model
 from autointerp.errors import InputError
 from autointerp.explain.lifecycle import LLMChoice

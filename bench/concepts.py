@@ -38,10 +38,10 @@ sys.path.insert(0, str(ROOT))
 from autointerp import KMeansAutoInterp  # noqa: E402
 from autointerp.config import BuildConfig  # noqa: E402
 from autointerp.data.linguistic import POS_TAGS  # noqa: E402
-from autointerp.explain.explainers.base import Rule, TokenEvidence  # noqa: E402
+from autointerp.explain.explainers.contract import Rule, TokenEvidence  # noqa: E402
 from autointerp.explain.explainers.offline import CONCEPT_MARGIN, OfflineExplainer, concept_parts  # noqa: E402
 from autointerp.explain.explainers.parse import rule_text  # noqa: E402
-from autointerp.explain.scorers.base import ScoringSet  # noqa: E402
+from autointerp.explain.scorers.balanced_accuracy import ScoringSet  # noqa: E402
 from autointerp.explain.scorers.exact import RuleScorer  # noqa: E402
 from autointerp.progress import TqdmProgress  # noqa: E402
 from autointerp.workspace import Layout, build_workspace  # noqa: E402

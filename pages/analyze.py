@@ -8,7 +8,7 @@ from functools import partial
 import pandas as pd
 import streamlit as st
 
-from autointerp.analysis.meta import interpret
+from autointerp.analysis.meta_interpretation import interpret
 from autointerp.errors import InputError
 from autointerp.explain.lifecycle import plan_for
 from autointerp.explain.outcomes import failures_markdown

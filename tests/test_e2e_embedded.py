@@ -47,14 +47,14 @@ def test_offline_confidences_are_measured_and_spread(real_interp):
 
 
 def test_right_explanation_scores_high_and_a_wrong_one_near_chance(real_interp):
-    from autointerp.explain.explainers.base import Rule
+    from autointerp.explain.explainers.contract import Rule
     from autointerp.explain.scorers.exact import RuleScorer
 
     exps = {c: asyncio.run(real_interp.get_or_generate_explanation(c)) for c in range(real_interp.num_centroids)}
     best = max(exps.values(), key=lambda e: e.confidence)
     sampler = real_interp.heldout.sampler
     data = sampler.scoring_set(best.centroid_id)
-    from autointerp.explain.explainers.base import ExplanationDraft
+    from autointerp.explain.explainers.contract import ExplanationDraft
 
     right = Rule.from_json(best.metadata["evidence"]["rule"])
     scores = []

@@ -104,7 +104,7 @@ def assert_cache_measured_or_unscored(ws: Path) -> list:
 
 def test_structured_answers_from_llama_cpp(llama_server):
     from autointerp.explain.clients import OpenAICompatibleClient
-    from autointerp.explain.clients.base import parse_json_object
+    from autointerp.explain.clients.protocol import parse_json_object
     from autointerp.explain.prompts.explain import SCHEMA as EXPLANATION_SCHEMA
 
     client = OpenAICompatibleClient(ALIAS, base_url=llama_server)
@@ -118,8 +118,8 @@ def test_structured_answers_from_llama_cpp(llama_server):
 def test_detection_scoring_through_llama_cpp(llama_server):
     """The detection scorer end to end: every batch's labels are read from the structured answer."""
     from autointerp.explain.clients import OpenAICompatibleClient
-    from autointerp.explain.explainers.base import ExplanationDraft, TokenEvidence
-    from autointerp.explain.scorers.base import ScoringSet
+    from autointerp.explain.explainers.contract import ExplanationDraft, TokenEvidence
+    from autointerp.explain.scorers.balanced_accuracy import ScoringSet
     from autointerp.explain.scorers.detection import DetectionScorer
 
     def ev(word: str, sentence: str) -> TokenEvidence:

@@ -8,9 +8,9 @@ import numpy as np
 import torch
 
 from autointerp.core.index import ValidationIndex, activation_from_distance
-from autointerp.explain.explainers.base import ClusterEvidence, TokenEvidence
+from autointerp.explain.explainers.contract import ClusterEvidence, TokenEvidence
 from autointerp.explain.features import norm_token
-from autointerp.explain.scorers.base import ScoringSet
+from autointerp.explain.scorers.balanced_accuracy import ScoringSet
 from autointerp.explain.texts import TokenTexts
 from autointerp.records import ScoringConfig
 

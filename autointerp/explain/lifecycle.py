@@ -12,11 +12,11 @@ from typing import Any
 
 from autointerp.core.space import CentroidSpace
 from autointerp.errors import InputError, LLMError
-from autointerp.explain.cache import CentroidExplanationCache
-from autointerp.explain.clients.base import GenerateAdapter, GenerateClient, LLMClient
-from autointerp.explain.explainers.base import Explainer, ExplanationDraft, Rule
+from autointerp.explain.clients.protocol import GenerateAdapter, GenerateClient, LLMClient
+from autointerp.explain.explainers.contract import Explainer, ExplanationDraft, Rule
 from autointerp.explain.explainers.llm import LLMExplainer
 from autointerp.explain.explainers.parse import rule_from_text
+from autointerp.explain.explanation_cache import CentroidExplanationCache
 from autointerp.explain.provenance import centroid_hash, stale_reasons
 from autointerp.explain.scorers.detection import DetectionScorer, UnscoredScorer
 from autointerp.explain.scorers.exact import RuleScorer

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 
-from autointerp.explain.explainers.base import Rule
+from autointerp.explain.explainers.contract import Rule
 from autointerp.explain.explainers.parse import rule_text
 from autointerp.records import CentroidExplanation, SentenceRow, Status
 

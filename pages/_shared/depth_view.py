@@ -1,6 +1,6 @@
 """Streamlit sections for a workspace that belongs to a stack: the sentence page's layer selector and
 depth view, and the centroid browser's parents and children. Each page calls one function; nothing is
-drawn when the workspace is not part of a stack. What they draw is built by `autointerp.ui.depth`."""
+drawn when the workspace is not part of a stack. What they draw is built by `autointerp.ui.depth_parts`."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from autointerp.analysis.depth import DepthAnalysis, depth_text
 from autointerp.errors import AutoInterpError
 from autointerp.stack.folder import Stack, stacks_containing
 from autointerp.stack.lineage import Flow
-from autointerp.ui.depth import (
+from autointerp.ui.depth_parts import (
     MOST,
     depth_grid_html,
     flow_rows,

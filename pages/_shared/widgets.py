@@ -1,5 +1,5 @@
 """The dashboard's two in-page components (clickable token chips, "Copy link"), whose HTML, CSS and JavaScript
-live in `autointerp.ui.widgets`, and the deep-link steps between a page and app.py.
+live in `autointerp.ui.component_assets`, and the deep-link steps between a page and app.py.
 
 The components are defined once, at import: a component registered on every rerun would be registered again
 each time.
@@ -12,7 +12,7 @@ from typing import Any
 
 import streamlit as st
 
-from autointerp.ui.widgets import CHIPS_JS, COPY_CSS, COPY_HTML, COPY_JS
+from autointerp.ui.component_assets import CHIPS_JS, COPY_CSS, COPY_HTML, COPY_JS
 
 _chips = st.components.v2.component("autointerp_chips", js=CHIPS_JS, isolate_styles=False)
 _copy = st.components.v2.component("autointerp_copy_link", html=COPY_HTML, css=COPY_CSS, js=COPY_JS)

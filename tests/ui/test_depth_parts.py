@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import shutil
 
-from autointerp.explain.cache import CentroidExplanationCache
+from autointerp.explain.explanation_cache import CentroidExplanationCache
 from autointerp.records import CentroidExplanation
 from autointerp.stack.folder import Stack
-from autointerp.ui.depth import layer_explanations, lineage_headings
+from autointerp.ui.depth_parts import layer_explanations, lineage_headings
 
 
 def test_headings_name_the_adjacent_layers_and_say_which_end_of_the_stack_has_none():

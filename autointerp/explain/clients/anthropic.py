@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from autointerp.errors import LLMError
-from autointerp.explain.clients.base import HTTPChatClient, schema_name
+from autointerp.explain.clients.protocol import HTTPChatClient, schema_name
 
 
 class AnthropicClient(HTTPChatClient):

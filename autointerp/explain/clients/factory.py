@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from autointerp.explain.clients.base import LLMClient
-from autointerp.explain.explainers.base import Explainer
+from autointerp.explain.clients.protocol import LLMClient
+from autointerp.explain.explainers.contract import Explainer
 
 
 class Provider(StrEnum):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from autointerp.errors import LLMError
-from autointerp.explain.clients.base import HTTPChatClient, schema_name
+from autointerp.explain.clients.protocol import HTTPChatClient, schema_name
 
 
 class OpenAICompatibleClient(HTTPChatClient):

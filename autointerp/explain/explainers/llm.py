@@ -7,8 +7,8 @@ import re
 from typing import Any
 
 from autointerp.errors import LLMError
-from autointerp.explain.clients.base import LLMClient, parse_json_object
-from autointerp.explain.explainers.base import ClusterEvidence, ExplanationDraft
+from autointerp.explain.clients.protocol import LLMClient, parse_json_object
+from autointerp.explain.explainers.contract import ClusterEvidence, ExplanationDraft
 from autointerp.explain.prompts.explain import PROMPT_VERSION, SCHEMA, explanation_prompt
 
 # The start of a structured answer that max_tokens cut off inside its explanation (small models ramble).

@@ -15,7 +15,7 @@ from typing import Any
 import torch
 
 from autointerp.core.models import model_lock
-from autointerp.explain.explainers.base import ClusterEvidence, ExplanationDraft, Rule
+from autointerp.explain.explainers.contract import ClusterEvidence, ExplanationDraft, Rule
 from autointerp.explain.explainers.offline import OfflineExplainer, concept_parts, label_for
 from autointerp.explain.prompts.local import PROMPT_VERSION, choice_prompt, null_prompt
 

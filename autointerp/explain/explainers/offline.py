@@ -6,7 +6,7 @@ from collections import Counter
 from dataclasses import dataclass
 from itertools import combinations, product
 
-from autointerp.explain.explainers.base import ClusterEvidence, ExplanationDraft, Rule, TokenEvidence
+from autointerp.explain.explainers.contract import ClusterEvidence, ExplanationDraft, Rule, TokenEvidence
 from autointerp.explain.features import STRUCTURE, Feature, describe, norm_token, shape, token_features
 from autointerp.explain.semantics import concept_label, concept_names, is_concept
 

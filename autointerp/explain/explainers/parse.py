@@ -17,7 +17,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from autointerp.explain.explainers.base import Rule
+from autointerp.explain.explainers.contract import Rule
 from autointerp.explain.features import CLASS_LABELS, ENT_LABELS, POS_LABELS, SHAPE_LABELS, SUFFIX_LABELS
 from autointerp.explain.semantics import LEXNAME_ALIASES, LEXNAME_LABELS, POS_PLURAL, is_concept
 

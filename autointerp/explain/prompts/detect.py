@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from autointerp.explain.explainers.base import TokenEvidence
+from autointerp.explain.explainers.contract import TokenEvidence
 
 BATCH = 10  # examples per detection call
 

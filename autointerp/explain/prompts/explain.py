@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from autointerp.explain.explainers.base import ClusterEvidence
+from autointerp.explain.explainers.contract import ClusterEvidence
 
 PROMPT_VERSION = "llm-explain-2"  # 2: the answer's JSON schema is enforced by structured outputs
 # The answer the prompt asks for, enforced by servers with structured outputs. Kept to the subset every

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from autointerp.explain.explainers.base import TokenEvidence
+from autointerp.explain.explainers.contract import TokenEvidence
 
 PROMPT_VERSION = "local-choose-1"
 QUESTION = "The group of marked words is best described as:"

@@ -8,10 +8,10 @@ import re
 from typing import Any
 
 from autointerp.errors import LLMError
-from autointerp.explain.clients.base import LLMClient, parse_json_object
-from autointerp.explain.explainers.base import ExplanationDraft
+from autointerp.explain.clients.protocol import LLMClient, parse_json_object
+from autointerp.explain.explainers.contract import ExplanationDraft
 from autointerp.explain.prompts.detect import BATCH, detection_prompt, detection_schema
-from autointerp.explain.scorers.base import ScoreResult, ScoringSet, summarise
+from autointerp.explain.scorers.balanced_accuracy import ScoreResult, ScoringSet, summarise
 from autointerp.records import Status
 
 

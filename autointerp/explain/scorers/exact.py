@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from autointerp.explain.explainers.base import ExplanationDraft
-from autointerp.explain.scorers.base import ScoreResult, ScoringSet, summarise
+from autointerp.explain.explainers.contract import ExplanationDraft
+from autointerp.explain.scorers.balanced_accuracy import ScoreResult, ScoringSet, summarise
 from autointerp.records import Status
 
 

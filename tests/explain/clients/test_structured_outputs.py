@@ -8,7 +8,7 @@ import pytest
 
 from autointerp.errors import LLMError
 from autointerp.explain.clients import AnthropicClient, OpenAICompatibleClient
-from autointerp.explain.clients.base import GenerateAdapter, parse_json_object
+from autointerp.explain.clients.protocol import GenerateAdapter, parse_json_object
 
 SCHEMA = {
     "title": "answer",

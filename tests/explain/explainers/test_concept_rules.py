@@ -5,7 +5,7 @@ import asyncio
 import pytest
 
 from autointerp.data.wordnet import find_data_dir
-from autointerp.explain.explainers.base import ClusterEvidence, TokenEvidence
+from autointerp.explain.explainers.contract import ClusterEvidence, TokenEvidence
 from autointerp.explain.explainers.offline import OfflineExplainer, concept_parts, label_for
 from autointerp.explain.explainers.parse import rule_from_text, rule_text
 from autointerp.explain.features import token_features

@@ -1,6 +1,6 @@
 import asyncio
 
-from autointerp.explain.explainers.base import ClusterEvidence, TokenEvidence
+from autointerp.explain.explainers.contract import ClusterEvidence, TokenEvidence
 from autointerp.explain.explainers.offline import OfflineExplainer, label_for
 from autointerp.explain.explainers.parse import rule_from_text
 from autointerp.explain.features import token_features
@@ -54,7 +54,7 @@ def test_labels_parse_back_into_the_same_rule():
 def test_bitset_rule_checks_equal_checking_each_token():
     import random
 
-    from autointerp.explain.explainers.base import Rule
+    from autointerp.explain.explainers.contract import Rule
     from autointerp.explain.explainers.offline import FeatureBits, RuleChecker
 
     rng = random.Random(0)

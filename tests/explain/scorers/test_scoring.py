@@ -4,8 +4,8 @@ import asyncio
 
 import pytest
 
-from autointerp.explain.explainers.base import ExplanationDraft, Rule, TokenEvidence
-from autointerp.explain.scorers.base import ScoringSet, summarise
+from autointerp.explain.explainers.contract import ExplanationDraft, Rule, TokenEvidence
+from autointerp.explain.scorers.balanced_accuracy import ScoringSet, summarise
 from autointerp.explain.scorers.exact import RuleScorer
 
 

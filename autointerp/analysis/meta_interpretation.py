@@ -9,8 +9,8 @@ from typing import Any
 from autointerp.analysis.sentence import SentenceAnalysis
 from autointerp.constants import LOW_CONFIDENCE
 from autointerp.errors import LLMError
-from autointerp.explain.clients.base import LLMClient, parse_json_object
-from autointerp.explain.explainers.base import Rule
+from autointerp.explain.clients.protocol import LLMClient, parse_json_object
+from autointerp.explain.explainers.contract import Rule
 from autointerp.explain.explainers.offline import concept_meaning
 from autointerp.explain.features import STRUCTURE, category_of, shape, word_class
 from autointerp.explain.prompts.meta import SCHEMA, meta_prompt

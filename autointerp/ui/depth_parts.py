@@ -11,7 +11,7 @@ from typing import Any
 import plotly.graph_objects as go
 
 from autointerp.analysis.depth import DepthAnalysis
-from autointerp.explain.cache import CentroidExplanationCache
+from autointerp.explain.explanation_cache import CentroidExplanationCache
 from autointerp.records import CentroidExplanation, SentenceRow
 from autointerp.stack.folder import Stack
 from autointerp.stack.lineage import Flow, Lineage

@@ -1,7 +1,7 @@
 import asyncio
 import json
 
-from autointerp.analysis.meta import grounded_facts, interpret
+from autointerp.analysis.meta_interpretation import grounded_facts, interpret
 from autointerp.analysis.sentence import SentenceAnalysis
 from autointerp.constants import LOW_CONFIDENCE
 from autointerp.explain.clients import OpenAICompatibleClient

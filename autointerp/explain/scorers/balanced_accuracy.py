@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 from autointerp.constants import MIN_SCORING_TOKENS
-from autointerp.explain.explainers.base import ExplanationDraft, TokenEvidence
+from autointerp.explain.explainers.contract import ExplanationDraft, TokenEvidence
 from autointerp.records import ScoreResult, Status
 
 __all__ = ["ScoreResult", "Scorer", "ScoringSet", "summarise"]
