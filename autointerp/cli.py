@@ -248,12 +248,10 @@ def analyze_layers(a: argparse.Namespace) -> int:
 
 def write_html(path: Path, analysis: SentenceAnalysis, interp: KMeansAutoInterp, client: LLMChoice) -> None:
     """The HTML export, with the meta-interpretation written by the same client as the analysis."""
-    from autointerp.analysis.meta_interpretation import interpret
-    from autointerp.explain.lifecycle import plan_for
     from autointerp.files import atomic_write_text
     from autointerp.ui.export import about_workspace, analysis_html
 
-    meta = asyncio.run(interpret(analysis, plan_for(client, interp.explanations.explainer).text_client))
+    meta = asyncio.run(interp.interpret_analysis(analysis, client))
     ws = interp.workspace
     about = about_workspace(ws.config, interp.num_centroids, ws.path.name) if ws is not None else {}
     atomic_write_text(path, analysis_html(analysis.rows, meta, about, analysis.notice))
@@ -278,7 +276,7 @@ def explain(a: argparse.Namespace, interp: KMeansAutoInterp, client: LLMChoice) 
         bar.n = done
         bar.refresh()
 
-    counts = asyncio.run(interp.explanations.explain_all(ids, a.force, a.concurrency, client, tick))
+    counts = asyncio.run(interp.explain_all(ids, a.force, a.concurrency, client, tick))
     bar.close()
     from autointerp.explain.outcomes import describe_failures
 

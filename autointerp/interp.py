@@ -25,7 +25,7 @@ from autointerp.explain.clients.protocol import LLMClient
 from autointerp.explain.explainers.contract import Explainer
 from autointerp.explain.explainers.offline import OfflineExplainer
 from autointerp.explain.explanation_cache import CentroidExplanationCache
-from autointerp.explain.lifecycle import Explanations, Identity, LLMChoice, plan_for
+from autointerp.explain.lifecycle import ExplainCounts, Explanations, Identity, LLMChoice, plan_for
 from autointerp.explain.splits import SplitView
 from autointerp.records import CentroidExplanation, ScoringConfig, ValidationExample
 from autointerp.workspace import Workspace
@@ -34,7 +34,8 @@ __all__ = ["KMeansAutoInterp", "SentenceAnalysis"]
 
 
 class KMeansAutoInterp:
-    """Assigns tokens to k-means centroids and explains each centroid with a measured confidence."""
+    """Assigns tokens to k-means centroids and explains each centroid with a measured confidence.
+    (`k` in the methods: validation examples to use, the design's name; centroids are `num_centroids`.)"""
 
     def __init__(
         self,
@@ -168,6 +169,9 @@ class KMeansAutoInterp:
     async def edit_explanation(self, centroid_id: int, text: str, llm_client: LLMChoice = None) -> CentroidExplanation:
         return await self.explanations.edit(centroid_id, text, llm_client)
 
+    async def explain_all(self, ids: list[int], *args: Any, **kwargs: Any) -> ExplainCounts:
+        return await self.explanations.explain_all(ids, *args, **kwargs)  # force, concurrency, llm_client, on_done
+
     def accept_explanation(self, centroid_id: int) -> CentroidExplanation:
         return self.explanations.accept(centroid_id)
 
@@ -185,7 +189,10 @@ class KMeansAutoInterp:
         return [r.to_dict() for r in (await self.analyze(sentence, k, llm_client)).rows]
 
     async def interpret_with_meta_model(self, sentence: str, k: int = 10, llm_client: LLMChoice = None) -> str:
-        analysis = await self.analyze(sentence, k, llm_client)
+        return await self.interpret_analysis(await self.analyze(sentence, k, llm_client), llm_client)
+
+    async def interpret_analysis(self, analysis: SentenceAnalysis, llm_client: LLMChoice = None) -> str:
+        """The meta-interpretation of an analysis already run (the dashboard and `--html` keep theirs)."""
         return await interpret(analysis, self.text_client(llm_client))
 
     def text_client(self, llm_client: LLMChoice = None) -> LLMClient | None:

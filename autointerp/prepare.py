@@ -38,7 +38,7 @@ EXPLAIN_STAGE = "explain every centroid (offline)"
 def explain_offline(interp: KMeansAutoInterp, progress: Progress = silent, stage: str = EXPLAIN_STAGE) -> ExplainCounts:
     ids = list(range(interp.num_centroids))
     progress(stage, 0, len(ids))
-    return asyncio.run(interp.explanations.explain_all(ids, concurrency=1, on_done=lambda i, n: progress(stage, i, n)))
+    return asyncio.run(interp.explain_all(ids, concurrency=1, on_done=lambda i, n: progress(stage, i, n)))
 
 
 def _model(config: BuildConfig, model: Any, progress: Progress) -> Any:

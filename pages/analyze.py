@@ -8,9 +8,7 @@ from functools import partial
 import pandas as pd
 import streamlit as st
 
-from autointerp.analysis.meta_interpretation import interpret
 from autointerp.errors import InputError
-from autointerp.explain.lifecycle import plan_for
 from autointerp.explain.outcomes import failures_markdown
 from autointerp.ui import links
 from autointerp.ui.browse import centroid_details, table_rows
@@ -74,9 +72,8 @@ def analyse(text: str, force: bool):
         with st.spinner("Running the model and explaining centroids…", show_time=True):
             st.session_state["analysis"] = asyncio.run(interp.analyze(text, llm_client=client))
         st.session_state["analysis_key"] = key
-        text_client = plan_for(client, interp.explanations.explainer).text_client
         with st.spinner("Summarising…"):
-            st.session_state["meta"] = asyncio.run(interpret(st.session_state["analysis"], text_client))
+            st.session_state["meta"] = asyncio.run(interp.interpret_analysis(st.session_state["analysis"], client))
     return st.session_state["analysis"]
 
 

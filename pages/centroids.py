@@ -59,7 +59,7 @@ def explain_missing(todo: list[int], total: int) -> None:
     if c2.button(f"Explain all {len(todo)}", key="explain_all"):
         bar = st.progress(0.0, text="explaining")
         counts = asyncio.run(
-            interp.explanations.explain_all(
+            interp.explain_all(
                 todo, llm_client=client, on_done=lambda i, n: bar.progress(i / n, text=f"explained {i} / {n}")
             )
         )

@@ -14,10 +14,19 @@ from autointerp.analysis.sentence import SentenceAnalysis, SentenceAnalyzer, dec
 from autointerp.constants import LOW_CONFIDENCE
 from autointerp.core.activations import iter_layers
 from autointerp.errors import InputError
+from autointerp.explain.explanation_cache import CentroidExplanationCache
 from autointerp.explain.features import Feature
 from autointerp.explain.lifecycle import LLMChoice
 from autointerp.explain.semantics import is_concept
 from autointerp.records import CentroidExplanation
+from autointerp.stack.folder import Stack
+
+
+def layer_explanations(stack: Stack, layer: int, ids: list[int]) -> dict[int, CentroidExplanation]:
+    """The cached explanations of these centroids at one layer of the stack; unexplained ones are left out."""
+    cache = CentroidExplanationCache(stack.workspaces[layer].explanations_dir)
+    found = {cid: cache.get(cid) for cid in ids}
+    return {cid: e for cid, e in found.items() if e is not None}
 
 
 @dataclass
@@ -96,7 +105,12 @@ class DepthAnalyzer:
         return list(self.analyzers)
 
     async def analyze(
-        self, sentence: str, k: int = 10, llm_client: LLMChoice = None, explain: bool = True, notice: str = ""
+        self,
+        sentence: str,
+        n_examples: int = 10,
+        llm_client: LLMChoice = None,
+        explain: bool = True,
+        notice: str = "",
     ) -> DepthAnalysis:
         tokenizer_side = min(self.analyzers.values(), key=lambda a: a.max_tokens)
         ids, _, n = tokenizer_side.tokenize(sentence)
@@ -106,7 +120,7 @@ class DepthAnalyzer:
         strs = decode_tokens(self.model.tokenizer, ids)
         for layer, analyzer in self.analyzers.items():
             acts = batch.acts[layer]
-            per_layer[layer] = await analyzer.from_activations(ids, acts, n, k, llm_client, explain, strs)
+            per_layer[layer] = await analyzer.from_activations(ids, acts, n, n_examples, llm_client, explain, strs)
         notes = [per_layer[self.layers[0]].notice, notice]
         return DepthAnalysis(self.layers, per_layer, " ".join(x for x in notes if x))
 

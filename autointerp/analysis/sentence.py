@@ -61,19 +61,19 @@ class SentenceAnalyzer:
         return (ids[: self.max_tokens], True, n) if n > self.max_tokens else (ids, False, n)
 
     async def analyze(
-        self, sentence: str, k: int = 10, llm_client: LLMChoice = None, explain: bool = True
+        self, sentence: str, n_examples: int = 10, llm_client: LLMChoice = None, explain: bool = True
     ) -> SentenceAnalysis:
         ids, truncated, n = self.tokenize(sentence)
         s = self.site
         batch = next(iter_activations(self.model, [ids], s.layer, s.site, s.sink_id, batch_tokens=len(ids) + 1))
-        return await self.from_activations(ids, batch.acts, n, k, llm_client, explain)
+        return await self.from_activations(ids, batch.acts, n, n_examples, llm_client, explain)
 
     async def from_activations(
         self,
         ids: list[int],
         acts: torch.Tensor,
         n_input: int,
-        k: int = 10,
+        n_examples: int = 10,  # validation examples an explanation is generated from
         llm_client: LLMChoice = None,
         explain: bool = True,
         token_strs: list[str] | None = None,
@@ -86,7 +86,7 @@ class SentenceAnalyzer:
         explanations: dict[int, CentroidExplanation] = {}
         if explain:
             for cid in sorted(set(near.first.tolist())):
-                explanations[cid] = await self.explanations.get_or_generate(cid, k, llm_client)
+                explanations[cid] = await self.explanations.get_or_generate(cid, n_examples, llm_client)
         if token_strs is None:
             token_strs = decode_tokens(self.model.tokenizer, ids)
         # plain lists once: indexing tensors element by element costs a dispatch per value and layer

@@ -145,11 +145,11 @@ class ValidationIndex:
     def counts(self) -> np.ndarray:
         return np.diff(self.offsets)
 
-    def members(self, centroid_id: int, k: int | None = None) -> np.ndarray:
+    def members(self, centroid_id: int, n_examples: int | None = None) -> np.ndarray:
         """Row ids of the centroid's members, nearest first."""
         lo, hi = int(self.offsets[centroid_id]), int(self.offsets[centroid_id + 1])
-        if k is not None:
-            hi = min(hi, lo + int(k))
+        if n_examples is not None:
+            hi = min(hi, lo + int(n_examples))
         return np.asarray(self.order[lo:hi])
 
     def banded_members(self, centroid_id: int, per_band: int, bands: int = 4, seed: int = 0) -> list[np.ndarray]:

@@ -58,6 +58,26 @@ class CentroidSpace:
     def activation(self, distance: Distance) -> Distance:
         return activation_from_distance(distance, self.normalisation)
 
+    def in_model_space(self, centroid_id: int, typical_norm: float | None = None) -> torch.Tensor:
+        """Undo the normalisation: centre + direction scaled to the typical centred norm (the build's
+        median, else the centre's norm), so the centroid can be read as a residual-stream state."""
+        c = self.centroids[centroid_id]
+        if self.normalisation != "cosine":
+            return c
+        center = self.center if self.center is not None else torch.zeros_like(c)
+        return center + c * float(typical_norm or center.norm() or 1.0)
+
+
+def centroid_map(centroids: torch.Tensor) -> np.ndarray:
+    """2-D PCA coordinates of the centroids (deterministic sign)."""
+    x = centroids.float() - centroids.float().mean(0)
+    if x.shape[0] < 2:
+        return np.zeros((x.shape[0], 2))
+    _, _, v = torch.linalg.svd(x, full_matrices=False)
+    xy = (x @ v[:2].T).numpy()
+    signs = np.sign(xy[np.abs(xy).argmax(0), range(xy.shape[1])])
+    return xy * np.where(signs == 0, 1, signs)
+
 
 def split_activations(
     acts: torch.Tensor, tokens: torch.Tensor | None, space: CentroidSpace

@@ -133,11 +133,11 @@ class Explanations:
             self.scoring.label(),
         )
 
-    def examples(self, centroid_id: int, k: int = 10) -> list[ValidationExample]:
+    def examples(self, centroid_id: int, n_examples: int = 10) -> list[ValidationExample]:
         cid = self.space.check_id(centroid_id)
-        if k < 0:
-            raise InputError(f"k must be >= 0, got {k}")
-        return self.validation.examples(cid, k) if self.validation is not None else []
+        if n_examples < 0:  # the facade calls it k
+            raise InputError(f"k must be >= 0, got {n_examples}")
+        return self.validation.examples(cid, n_examples) if self.validation is not None else []
 
     async def _score(self, draft: ExplanationDraft, cid: int, plan: ExplainPlan) -> tuple[ScoreResult, LLMError | None]:
         """Exactly when the explanation is a rule or its text reads as one (the rule is then kept on the
@@ -214,14 +214,14 @@ class Explanations:
         return cached
 
     async def get_or_generate(
-        self, centroid_id: int, k: int = 10, llm_client: LLMChoice = None, force_regenerate: bool = False
+        self, centroid_id: int, n_examples: int = 10, llm_client: LLMChoice = None, force_regenerate: bool = False
     ) -> CentroidExplanation:
         """Cached unless forced or stale. A failed generation is returned marked failed and never cached."""
         cid = self.space.check_id(centroid_id)
         if not force_regenerate and (hit := self.cached(cid, llm_client)) is not None:
             return hit
         try:
-            expl = await self.generate(cid, self.examples(cid, k), llm_client)
+            expl = await self.generate(cid, self.examples(cid, n_examples), llm_client)
         except LLMError as exc:
             info = ExplanationInfo(Status.FAILED, self.provenance(cid), error=str(exc), error_reason=exc.reason)
             return CentroidExplanation(cid, "Unexplained: the LLM failed", 0.0, [], info=info)

@@ -40,9 +40,9 @@ class SplitView:
     def activation(self, row: int) -> float:
         return float(self.space.activation(np.float32(self.index.records.dist[row])))
 
-    def examples(self, centroid_id: int, k: int) -> list[ValidationExample]:
-        """The k nearest members of the centroid, strongest first (an index slice, no scan)."""
-        r, rows = self.index.records, self.index.members(centroid_id, k)
+    def examples(self, centroid_id: int, n_examples: int) -> list[ValidationExample]:
+        """The `n_examples` nearest members of the centroid, strongest first (an index slice, no scan)."""
+        r, rows = self.index.records, self.index.members(centroid_id, n_examples)
         acts = self.space.activation(np.asarray(r.dist[rows], dtype=np.float32)).tolist()  # one gather per column
         windows, positions = np.asarray(r.window[rows]).tolist(), np.asarray(r.pos[rows]).tolist()
         return [self.texts.example(w, p, a) for w, p, a in zip(windows, positions, acts, strict=True)]

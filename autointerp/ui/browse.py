@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 
+from autointerp.core.space import centroid_map
 from autointerp.explain.explainers.contract import Rule
 from autointerp.explain.explainers.parse import rule_text
 from autointerp.records import CentroidExplanation, SentenceRow, Status
@@ -100,17 +101,6 @@ def centroid_details(
     )
 
 
-def centroid_in_model_space(interp: KMeansAutoInterp, centroid_id: int) -> torch.Tensor:
-    """Undo the normalisation: centre + direction scaled to the typical centred norm."""
-    space = interp.space
-    c = space.centroids[centroid_id]
-    if space.normalisation != "cosine":
-        return c
-    center = space.center if space.center is not None else torch.zeros_like(c)
-    scale = float(interp.info.median_centered_norm or center.norm() or 1.0)
-    return center + c * scale
-
-
 def logit_lens(interp: KMeansAutoInterp, centroid_id: int, k: int = 10) -> list[tuple[str, float]]:
     """What the centroid direction predicts through the final norm and unembedding. Layer-output only:
     MLP and attention outputs are deltas, not residual states, so the lens would mislead there."""
@@ -119,7 +109,7 @@ def logit_lens(interp: KMeansAutoInterp, centroid_id: int, k: int = 10) -> list[
         return []
     try:
         norm, head = model.ln_final._module, model.lm_head._module
-        v = centroid_in_model_space(interp, centroid_id)
+        v = interp.space.in_model_space(centroid_id, interp.info.median_centered_norm)
         w = next(head.parameters())
         with torch.no_grad():
             logits = head(norm(v.to(w.device, w.dtype))).float()
@@ -127,17 +117,6 @@ def logit_lens(interp: KMeansAutoInterp, centroid_id: int, k: int = 10) -> list[
         return [(interp.tokenizer.decode([int(i)]), float(p)) for p, i in zip(top.values, top.indices, strict=True)]
     except (AttributeError, RuntimeError, StopIteration):
         return []
-
-
-def centroid_map(centroids: torch.Tensor) -> np.ndarray:
-    """2-D PCA coordinates of the centroids (deterministic sign)."""
-    x = centroids.float() - centroids.float().mean(0)
-    if x.shape[0] < 2:
-        return np.zeros((x.shape[0], 2))
-    _, _, v = torch.linalg.svd(x, full_matrices=False)
-    xy = (x @ v[:2].T).numpy()
-    signs = np.sign(xy[np.abs(xy).argmax(0), range(xy.shape[1])])
-    return xy * np.where(signs == 0, 1, signs)
 
 
 def status_label(e: CentroidExplanation | None, stale: bool = False) -> str:

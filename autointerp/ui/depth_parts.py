@@ -11,9 +11,7 @@ from typing import Any
 import plotly.graph_objects as go
 
 from autointerp.analysis.depth import DepthAnalysis
-from autointerp.explain.explanation_cache import CentroidExplanationCache
 from autointerp.records import CentroidExplanation, SentenceRow
-from autointerp.stack.folder import Stack
 from autointerp.stack.lineage import Flow, Lineage
 from autointerp.ui.chips import CHIP_CSS, centroid_color, chip_classes, esc, tooltip_html, visible
 
@@ -153,13 +151,6 @@ def sankey_figure(depth: DepthAnalysis, lineages: dict[tuple[int, int], Lineage]
             showarrow=False,
         )
     return fig
-
-
-def layer_explanations(stack: Stack, layer: int, ids: list[int]) -> dict[int, CentroidExplanation]:
-    """The cached explanations of these centroids at one layer of the stack; unexplained ones are left out."""
-    cache = CentroidExplanationCache(stack.workspaces[layer].explanations_dir)
-    found = {cid: cache.get(cid) for cid in ids}
-    return {cid: e for cid, e in found.items() if e is not None}
 
 
 def lineage_headings(previous: int | None, following: int | None) -> tuple[tuple[str, str], tuple[str, str]]:

@@ -9,7 +9,7 @@ from typing import Any
 
 import streamlit as st
 
-from autointerp.analysis.depth import DepthAnalysis, depth_text
+from autointerp.analysis.depth import DepthAnalysis, depth_text, layer_explanations
 from autointerp.errors import AutoInterpError
 from autointerp.stack.folder import Stack, stacks_containing
 from autointerp.stack.lineage import Flow
@@ -18,7 +18,6 @@ from autointerp.ui.depth_parts import (
     depth_grid_html,
     flow_rows,
     flow_text,
-    layer_explanations,
     lineage_headings,
     sankey_figure,
 )

@@ -4,12 +4,15 @@ measured labels."""
 from __future__ import annotations
 
 import asyncio
+import shutil
 
 import pytest
 
-from autointerp.analysis.depth import DepthAnalysis, depth_text, kind_shares, label_kind, regroups
+from autointerp.analysis.depth import DepthAnalysis, depth_text, kind_shares, label_kind, layer_explanations, regroups
 from autointerp.analysis.sentence import SentenceAnalysis
+from autointerp.explain.explanation_cache import CentroidExplanationCache
 from autointerp.records import CentroidExplanation, ExplanationInfo, SentenceRow, Status
+from autointerp.stack.folder import Stack
 
 SENTENCE = "Paris and London are large cities."
 
@@ -125,3 +128,12 @@ def test_depth_text_on_a_real_stack_mentions_every_layer(stack_interp):
         rows, across = depth.per_layer[side].rows, depth.per_layer[other].rows
         assert {rows[p].centroid_id for p, _, _ in g.members} == {g.centroid}
         assert len({across[p].centroid_id for p, _, _ in g.members}) > 1
+
+
+def test_layer_explanations_read_that_layers_cache_and_leave_out_the_unexplained(tiny_stack, tmp_path):
+    shutil.copytree(tiny_stack.parent, tmp_path / "ws", ignore=shutil.ignore_patterns("explanations"))
+    stack = Stack.open(tmp_path / "ws" / tiny_stack.name)
+    e = CentroidExplanation(1, "Articles", 0.8, ["the cat"], "2026-01-01T00:00:00", {})
+    CentroidExplanationCache(stack.workspaces[2].explanations_dir).set(e)
+    assert layer_explanations(stack, 2, [0, 1, 2]) == {1: e}
+    assert 1 not in layer_explanations(stack, 3, [1])  # another layer's cache is its own
