@@ -25,7 +25,7 @@ nav = st.navigation(
 
 from autointerp.config import BuildConfig, RunOptions, default_workspace_root  # noqa: E402
 from autointerp.errors import AutoInterpError  # noqa: E402
-from autointerp.explain.clients.factory import ClientSettings, Provider, make_client  # noqa: E402
+from autointerp.explain.clients.factory import HTTP_CLIENTS, ClientSettings, Provider, make_client  # noqa: E402
 from autointerp.prepare import disable_pymount  # noqa: E402
 from autointerp.ui.browse import workspace_labels  # noqa: E402
 from autointerp.ui.chips import esc  # noqa: E402
@@ -150,12 +150,13 @@ def sidebar_explainer(interp) -> object | None:
             "the chosen label is still scored exactly on held-out tokens."
         )
     elif provider is Provider.OPENAI:
-        base = st.sidebar.text_input("Base URL", "http://127.0.0.1:8000/v1", key="llm_base_url")
-        model = st.sidebar.text_input("Model", "gpt-4o-mini", key="llm_model")
+        default = HTTP_CLIENTS[provider]  # the library's defaults, as the CLI uses them
+        base = st.sidebar.text_input("Base URL", default.default_base_url, key="llm_base_url")
+        model = st.sidebar.text_input("Model", default.default_model, key="llm_model")
         key = st.sidebar.text_input("API key (or OPENAI_API_KEY)", type="password", key="llm_key")
         settings = ClientSettings(provider, model, base, key, retries=1, timeout=30)
     elif provider is Provider.ANTHROPIC:
-        model = st.sidebar.text_input("Model", "claude-sonnet-4-5", key="llm_model_a")
+        model = st.sidebar.text_input("Model", HTTP_CLIENTS[provider].default_model, key="llm_model_a")
         key = st.sidebar.text_input("API key (or ANTHROPIC_API_KEY)", type="password", key="llm_key_a")
         settings = ClientSettings(provider, model, api_key=key, retries=1, timeout=30)
     if provider in (Provider.OPENAI, Provider.ANTHROPIC):

@@ -1,11 +1,14 @@
-"""One place that turns "which LLM" into a client, for the CLI and the dashboard alike."""
+"""One place that turns "which LLM" into a client, for the CLI and the dashboard alike: a registry by name."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from autointerp.explain.clients.anthropic import AnthropicClient
+from autointerp.explain.clients.openai_compat import OpenAICompatibleClient
 from autointerp.explain.clients.protocol import LLMClient
 from autointerp.explain.explainers.contract import Explainer
 
@@ -15,6 +18,14 @@ class Provider(StrEnum):
     LOCAL = "local"  # the workspace's own model chooses among candidate labels
     OPENAI = "openai"  # any OpenAI-compatible server: OpenAI, vLLM, Ollama, llama.cpp
     ANTHROPIC = "anthropic"
+
+
+# The HTTP clients by provider; each class carries its own default model and base URL, which the CLI and
+# the dashboard both show, so there is one default per provider.
+HTTP_CLIENTS: dict[Provider, type[OpenAICompatibleClient] | type[AnthropicClient]] = {
+    Provider.OPENAI: OpenAICompatibleClient,
+    Provider.ANTHROPIC: AnthropicClient,
+}
 
 
 @dataclass(frozen=True)
@@ -30,19 +41,18 @@ class ClientSettings:
     retries: int = 3
 
 
-def make_client(settings: ClientSettings, lm: Any = None) -> LLMClient | Explainer | None:
-    """None for offline; `lm` is the loaded nnterp model, needed only by the local label chooser."""
-    p = settings.provider
-    if p is Provider.OFFLINE:
-        return None
-    if p is Provider.LOCAL:
-        from autointerp.explain.explainers.local_lm import LocalLabelChooser
+def _offline(settings: ClientSettings, lm: Any) -> None:
+    return None
 
-        return LocalLabelChooser(lm)
-    from autointerp.explain.clients.anthropic import AnthropicClient
-    from autointerp.explain.clients.openai_compat import OpenAICompatibleClient
 
-    cls = OpenAICompatibleClient if p is Provider.OPENAI else AnthropicClient
+def _local(settings: ClientSettings, lm: Any) -> Explainer:
+    from autointerp.explain.explainers.local_lm import LocalLabelChooser  # loads the prompt machinery only here
+
+    return LocalLabelChooser(lm)
+
+
+def _http(settings: ClientSettings, lm: Any) -> LLMClient:
+    cls = HTTP_CLIENTS[settings.provider]
     return cls(
         settings.model or cls.default_model,
         base_url=settings.base_url or None,
@@ -51,3 +61,15 @@ def make_client(settings: ClientSettings, lm: Any = None) -> LLMClient | Explain
         timeout=settings.timeout,
         retries=settings.retries,
     )
+
+
+MAKERS: dict[Provider, Callable[[ClientSettings, Any], LLMClient | Explainer | None]] = {
+    Provider.OFFLINE: _offline,
+    Provider.LOCAL: _local,
+    **{p: _http for p in HTTP_CLIENTS},
+}
+
+
+def make_client(settings: ClientSettings, lm: Any = None) -> LLMClient | Explainer | None:
+    """None for offline; `lm` is the loaded nnterp model, needed only by the local label chooser."""
+    return MAKERS[settings.provider](settings, lm)

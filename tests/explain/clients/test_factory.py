@@ -22,3 +22,13 @@ def test_cli_flags_go_through_the_same_factory(provider, model):
     assert make_client(settings_from_args(a)).model == model
     a = build_parser().parse_args(["explain", "--llm", provider, "--llm-model", "mine"])
     assert make_client(settings_from_args(a)).model == "mine"
+
+
+def test_clients_come_from_one_registry_by_name_with_one_default_each():
+    from autointerp.explain.clients.factory import HTTP_CLIENTS, MAKERS
+
+    assert set(MAKERS) == set(Provider)  # every choice a user can make has exactly one maker
+    for provider, cls in HTTP_CLIENTS.items():
+        client = make_client(ClientSettings(provider, api_key="k"))
+        assert type(client) is cls and client.base_url == cls.default_base_url and client.model == cls.default_model
+    assert HTTP_CLIENTS[Provider.OPENAI].default_base_url == "https://api.openai.com/v1"  # the dashboard's too
