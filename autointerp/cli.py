@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, NoReturn
 from autointerp.config import BuildConfig, default_workspace_root, parse_layers
 from autointerp.errors import AutoInterpError, InputError
 from autointerp.explain.clients.factory import ClientSettings, Provider
+from autointerp.formatting import confidence_text
 from autointerp.records import SentenceRow
 
 if TYPE_CHECKING:
@@ -82,7 +83,7 @@ def format_table(rows: list[SentenceRow]) -> str:
     out = [f"{'Pos':<5}{'Token':<13}{'C-ID':<6}{'Conf':<7}{'Act':<8}Explanation", "-" * 78]
     for r in rows:
         tok = r.token_str.replace("\n", "\\n")
-        conf = f"{r.confidence:<7.2f}" if r.measured else f"{'n/m':<7}"
+        conf = f"{confidence_text(r.confidence if r.measured else None, 'n/m'):<7}"
         out.append(f"{r.position:<5}{tok[:12]:<13}{r.centroid_id:<6}{conf}{r.activation:<8.3f}{r.explanation}")
     return "\n".join(out)
 
@@ -105,7 +106,7 @@ def format_depth_table(depth: DepthAnalysis, expl_width: int = 22) -> str:
         tok = r.token_str.replace("\n", "\\n")
         line = f"{r.position:<5}{tok[:12]:<13}"
         for c in r.by_layer:
-            conf = f"{c.confidence:<6.2f}" if c.confidence is not None else f"{'n/m':<6}"
+            conf = f"{confidence_text(c.confidence, 'n/m'):<6}"
             line += (
                 f"| {c.centroid_id:<6}{conf}{c.activation:<7.3f}{_short(c.explanation, expl_width - 1):<{expl_width}}"
             )
@@ -114,7 +115,7 @@ def format_depth_table(depth: DepthAnalysis, expl_width: int = 22) -> str:
     for layer in depth.layers:
         a = depth.per_layer[layer]
         for cid, e in sorted(a.explanations.items()):
-            conf = f"{e.confidence:.2f}" if e.measured else "n/m"
+            conf = confidence_text(e.confidence if e.measured else None, "n/m")
             out.append(f"layer {layer} centroid {cid} ({conf}): {e.explanation}")
     return "\n".join(out)
 

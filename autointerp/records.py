@@ -14,6 +14,7 @@ from enum import StrEnum
 from typing import Any
 
 from autointerp.constants import CONFIDENCE_MAPPING
+from autointerp.formatting import JSON_PLACES
 
 
 def now_iso() -> str:
@@ -71,7 +72,8 @@ class ScoreResult:
         """Chance (0.5) maps to 0 and perfect separation to 1: confidence = clip(2·(BA − 0.5), 0, 1)."""
         if not self.ok or self.balanced_accuracy is None:
             return 0.0
-        return float(min(1.0, max(0.0, 2.0 * (self.balanced_accuracy - 0.5))))
+        # rounded like the accuracy it comes from: 2 × (0.7203 − 0.5) is 0.4406000000000001 in binary
+        return round(float(min(1.0, max(0.0, 2.0 * (self.balanced_accuracy - 0.5)))), JSON_PLACES)
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)

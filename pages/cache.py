@@ -7,6 +7,7 @@ import streamlit as st
 
 from autointerp.errors import InputError
 from autointerp.explain.cache_io import FORMATS, export_records, import_records
+from autointerp.formatting import confidence_text
 from autointerp.records import Status
 from autointerp.ui.browse import CACHE_COLUMNS, cache_rows, regenerate_message
 from pages._shared.widgets import require_app
@@ -17,7 +18,7 @@ interp = st.session_state["interp"]
 
 def saved_note(rec) -> str:
     if rec.measured:
-        return f"measured confidence {rec.confidence:.2f}"
+        return f"measured confidence {confidence_text(rec.confidence)}"
     return f"not measured ({rec.status}: {rec.info.score.detail if rec.info.score else ''})"
 
 

@@ -9,7 +9,7 @@ import torch
 
 from autointerp.build.activations import iter_activations
 from autointerp.build.space import CentroidSpace
-from autointerp.errors import InputError
+from autointerp.checks import check_sentence
 from autointerp.explain.lifecycle import Explanations, LLMChoice
 from autointerp.records import CentroidExplanation, SentenceRow
 
@@ -52,10 +52,7 @@ class SentenceAnalyzer:
 
     def tokenize(self, sentence: str) -> tuple[list[int], bool, int]:
         """Token ids (cut to `max_tokens`), whether they were cut, and the full count."""
-        if not isinstance(sentence, str):
-            raise InputError(f"sentence must be text, got {type(sentence).__name__}")
-        if not sentence.strip():
-            raise InputError("the sentence is empty: type some text to analyse")
+        check_sentence(sentence)
         ids = self.model.tokenizer(sentence, add_special_tokens=False)["input_ids"]
         n = len(ids)
         return (ids[: self.max_tokens], True, n) if n > self.max_tokens else (ids, False, n)
