@@ -25,7 +25,7 @@ from autointerp.explain.cache import CentroidExplanationCache
 from autointerp.explain.clients.base import LLMClient
 from autointerp.explain.explainers.base import Explainer
 from autointerp.explain.explainers.offline import OfflineExplainer
-from autointerp.explain.lifecycle import Explanations, Identity, LLMChoice, plan_for
+from autointerp.explain.lifecycle import Explanations, Identity, ImportReport, LLMChoice, plan_for
 from autointerp.explain.splits import SplitView
 from autointerp.records import CentroidExplanation, ScoringConfig, ValidationExample
 from autointerp.workspace import Workspace
@@ -168,6 +168,11 @@ class KMeansAutoInterp:
 
     async def edit_explanation(self, centroid_id: int, text: str, llm_client: LLMChoice = None) -> CentroidExplanation:
         return await self.explanations.edit(centroid_id, text, llm_client)
+
+    async def import_explanations(
+        self, records: list[CentroidExplanation], llm_client: LLMChoice = None
+    ) -> ImportReport:
+        return await self.explanations.import_records(records, llm_client)
 
     def accept_explanation(self, centroid_id: int) -> CentroidExplanation:
         return self.explanations.accept(centroid_id)

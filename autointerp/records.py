@@ -154,6 +154,7 @@ _OWN_KEYS = {
     "stated_confidence",
     "human_edited",
     "accepted",
+    "imported",
     "previous_explanation",
     "error",
     "error_reason",
@@ -178,6 +179,7 @@ class ExplanationInfo:
     stated_confidence: float | None = None  # what an LLM claimed; never shown as the confidence
     human_edited: bool = False
     accepted: str | None = None
+    imported: str | None = None  # when the text came from an imported file (then scored here, as an edit is)
     previous_explanation: str | None = None
     error: str | None = None  # why generation failed, or why an explanation that was kept is unscored
     error_reason: str | None = None  # the error's short kind, for reports grouped by reason
@@ -209,7 +211,7 @@ class ExplanationInfo:
                 "human_edited": self.human_edited,
             }
         )
-        for key in ("accepted", "previous_explanation", "error", "error_reason"):
+        for key in ("accepted", "imported", "previous_explanation", "error", "error_reason"):
             if getattr(self, key) is not None:
                 meta[key] = getattr(self, key)
         return meta
@@ -235,6 +237,7 @@ class ExplanationInfo:
             stated_confidence=float(stated) if isinstance(stated, (int, float)) else None,
             human_edited=bool(meta.get("human_edited")),
             accepted=meta.get("accepted"),
+            imported=meta.get("imported"),
             previous_explanation=meta.get("previous_explanation"),
             error=meta.get("error"),
             error_reason=meta.get("error_reason"),

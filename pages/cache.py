@@ -161,8 +161,7 @@ with e2:
         except (InputError, UnicodeDecodeError) as exc:
             st.error(f"Nothing was imported: {exc}")
         else:
-            for r in recs:
-                interp.cache.set(r)
+            report = asyncio.run(interp.import_explanations(recs, llm_client=client))  # new text is rescored
             st.session_state["_refill_edit_fields"] = True
-            st.session_state["_cache_flash"] = (True, f"Imported {len(recs)} explanations.")
+            st.session_state["_cache_flash"] = (True, report.describe())
             st.rerun()  # the table and the edit field above were drawn before the import
