@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -10,7 +11,8 @@ import torch
 from autointerp.build.activations import iter_activations
 from autointerp.build.space import CentroidSpace
 from autointerp.checks import check_sentence
-from autointerp.explain.lifecycle import Explanations, LLMChoice
+from autointerp.explain.lifecycle import Explanations, LLMChoice, plan_for
+from autointerp.explain.outcomes import stand_in_note
 from autointerp.records import CentroidExplanation, SentenceRow
 
 
@@ -74,6 +76,7 @@ class SentenceAnalyzer:
         llm_client: LLMChoice = None,
         explain: bool = True,
         token_strs: list[str] | None = None,
+        note_stand_ins: bool = True,
     ) -> SentenceAnalysis:
         """Rows for tokens whose activations at this site were already read (`analyze`, or one forward
         pass shared by several layers); `n_input` is the token count before truncation. `token_strs`, the
@@ -113,9 +116,16 @@ class SentenceAnalyzer:
                 )
             )
         truncated = n_input > len(ids)
-        notice = (
+        notes = [
             f"The text has {n_input} tokens; only the first {len(ids)} were analysed (the limit is {self.max_tokens})."
             if truncated
-            else ""
-        )
-        return SentenceAnalysis(rows, n_input, truncated, notice, explanations)
+            else "",
+            self.stand_in_note(explanations.values(), llm_client) if note_stand_ins else "",
+        ]
+        return SentenceAnalysis(rows, n_input, truncated, " ".join(x for x in notes if x), explanations)
+
+    def stand_in_note(self, records: Iterable[CentroidExplanation], llm_client: LLMChoice) -> str:
+        """Said when an explainer was requested and other explanations (cached, offline) stand in for it."""
+        if llm_client is None:
+            return ""
+        return stand_in_note(records, plan_for(llm_client, self.explanations.explainer).explainer.name)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from autointerp.formatting import count_text
 from autointerp.records import CentroidExplanation, Status
 
 FAILED = "failed"  # no explanation: the explainer failed; nothing was cached
@@ -58,3 +60,28 @@ def describe_failures(records: Iterable[CentroidExplanation]) -> list[str]:
 def failures_markdown(records: Iterable[CentroidExplanation]) -> str:
     """The same report as a nested Markdown list (the dashboard's warnings); empty when nothing failed."""
     return "\n".join(("    - " if line.startswith(" ") else "- ") + line.strip() for line in describe_failures(records))
+
+
+def stand_in_note(records: Iterable[CentroidExplanation], requested: str) -> str:
+    """What a view must say when its explanations are not the requested explainer's: cached ones made by
+    another explainer (offline rules, a person) stand in for it, and centroids it failed on stay
+    unexplained. Empty when every explanation shown is the requested explainer's."""
+    recs = list(records)
+    failed = [r for r in recs if r.status is Status.FAILED]
+    others = Counter(r.info.explainer or "unknown" for r in recs if r not in failed and r.info.explainer != requested)
+    parts = []
+    if others:
+        by = ", ".join(f"{n} by {name}" for name, n in others.most_common())
+        n = sum(others.values())
+        parts.append(
+            f"{count_text(n, 'centroid')} of {len(recs)} show cached explanations not made by {requested} ({by})"
+        )
+    if failed:
+        first = failed[0].info
+        parts.append(
+            f"{count_text(len(failed), 'centroid')} stay unexplained because {requested} failed "
+            f"({first.error_reason or 'LLM error'}: {first.error})"
+        )
+    if not parts:
+        return ""
+    return "Not the requested explainer: " + "; ".join(parts) + ". Regenerate them to replace them (`explain --force`)."
