@@ -29,7 +29,10 @@ def declared_layers(model: str) -> int | None:
     else:
         from huggingface_hub import try_to_load_from_cache
 
-        found = try_to_load_from_cache(model, "config.json")
+        try:
+            found = try_to_load_from_cache(model, "config.json")
+        except ValueError:  # not a hub id either: the model load says what is wrong
+            found = None
         path = Path(found) if isinstance(found, str) else None
     try:
         cfg = json.loads(path.read_text()) if path is not None else {}
@@ -40,7 +43,10 @@ def declared_layers(model: str) -> int | None:
 
 
 def check_model_layers(model: str, layers: list[int]) -> None:
-    """Refuse a layer the model lacks, when its config says how many it has."""
+    """Refuse a model folder that does not exist, and a layer the model lacks when its config says how
+    many it has."""
+    if model not in EMBEDDED_NAMES and model.startswith(("/", ".", "~")) and not os.path.isdir(model):
+        raise InputError(f"model folder {model!r} does not exist")
     n = declared_layers(model)
     bad = [x for x in layers if n is not None and not 0 <= x < n]
     if n is not None and bad:
