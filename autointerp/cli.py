@@ -8,6 +8,7 @@ import dataclasses
 import json
 import logging
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
@@ -15,7 +16,7 @@ from autointerp.config import BuildConfig, default_workspace_root, parse_layers
 from autointerp.errors import AutoInterpError, InputError
 from autointerp.explain.clients.factory import ClientSettings, Provider
 from autointerp.formatting import confidence_text, count_text, rounded
-from autointerp.records import SentenceRow
+from autointerp.records import CentroidExplanation, SentenceRow
 
 if TYPE_CHECKING:
     from autointerp.analysis.depth import DepthAnalysis
@@ -143,7 +144,7 @@ def build_parser() -> ArgumentParser:
     for name, help_ in helps.items():
         p = sub.add_parser(name, help=help_, description=help_[0].upper() + help_[1:] + ".")
         if name != "explain":
-            p.add_argument("sentence")
+            p.add_argument("sentence", help="the text to analyse (quote it)")
         p.add_argument("--workspace", help="a built workspace folder (default: build/reuse from the flags)")
         add_llm_flags(p)
         add_config_flags(p)
@@ -253,8 +254,7 @@ def run_on_workspace(a: argparse.Namespace) -> int:
     if a.cmd == "explain":
         return explain(a, interp, client)
     analysis = asyncio.run(interp.analyze(a.sentence, llm_client=client))
-    if analysis.notice:
-        print(analysis.notice, file=sys.stderr)
+    say_notices(analysis.notice, analysis.explanations.values())
     if a.cmd == "meta":
         print(asyncio.run(interpret(analysis, interp.text_client(client))))
         return 0
@@ -263,6 +263,14 @@ def run_on_workspace(a: argparse.Namespace) -> int:
     if a.html:
         write_html(Path(a.html), analysis, interp, client)
     return 0
+
+
+def say_notices(notice: str, records: Iterable[CentroidExplanation]) -> None:
+    """On stderr: the analysis notice (truncation, stand-in explanations), then any failures by reason."""
+    from autointerp.explain.outcomes import describe_failures
+
+    for line in ([notice] if notice else []) + describe_failures(records):
+        print(line, file=sys.stderr)
 
 
 def stack_to_open(a: argparse.Namespace, layers: list[int] | None) -> Path:
@@ -302,8 +310,7 @@ def analyze_layers(a: argparse.Namespace) -> int:
     stack = StackInterp.open(stack_to_open(a, layers), layers=layers)
     client = make_client(settings_from_args(a), stack.depth.model)
     depth = asyncio.run(stack.analyze(a.sentence, llm_client=client))
-    if depth.notice:
-        print(depth.notice, file=sys.stderr)
+    say_notices(depth.notice, [e for x in depth.per_layer.values() for e in x.explanations.values()])
     if a.cmd == "meta":
         print(asyncio.run(stack.meta_text(depth, llm_client=client)))
         return 0

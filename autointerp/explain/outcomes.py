@@ -63,25 +63,17 @@ def failures_markdown(records: Iterable[CentroidExplanation]) -> str:
 
 
 def stand_in_note(records: Iterable[CentroidExplanation], requested: str) -> str:
-    """What a view must say when its explanations are not the requested explainer's: cached ones made by
-    another explainer (offline rules, a person) stand in for it, and centroids it failed on stay
-    unexplained. Empty when every explanation shown is the requested explainer's."""
+    """What a view must say when cached explanations made by another explainer (offline rules, a person)
+    stand in for the requested one; empty when every explanation shown is the requested explainer's.
+    Centroids it failed on are reported by `describe_failures`."""
     recs = list(records)
-    failed = [r for r in recs if r.status is Status.FAILED]
-    others = Counter(r.info.explainer or "unknown" for r in recs if r not in failed and r.info.explainer != requested)
-    parts = []
-    if others:
-        by = ", ".join(f"{n} by {name}" for name, n in others.most_common())
-        n = sum(others.values())
-        parts.append(
-            f"{count_text(n, 'centroid')} of {len(recs)} show cached explanations not made by {requested} ({by})"
-        )
-    if failed:
-        first = failed[0].info
-        parts.append(
-            f"{count_text(len(failed), 'centroid')} stay unexplained because {requested} failed "
-            f"({first.error_reason or 'LLM error'}: {first.error})"
-        )
-    if not parts:
+    others = Counter(
+        r.info.explainer or "unknown" for r in recs if r.status is not Status.FAILED and r.info.explainer != requested
+    )
+    if not others:
         return ""
-    return "Not the requested explainer: " + "; ".join(parts) + ". Regenerate them to replace them (`explain --force`)."
+    by = ", ".join(f"{n} by {name}" for name, n in others.most_common())
+    return (
+        f"Not the requested explainer: {count_text(sum(others.values()), 'centroid')} of {len(recs)} show cached "
+        f"explanations not made by {requested} ({by}). Regenerate them to replace them (`explain --force`)."
+    )
