@@ -242,13 +242,19 @@ def run_on_workspace(a: argparse.Namespace) -> int:
     from autointerp.explain.clients.factory import make_client
     from autointerp.interp import KMeansAutoInterp
     from autointerp.progress import TqdmProgress
-    from autointerp.workspace import build_workspace
+    from autointerp.workspace import build_workspace, is_built, workspace_path
 
     if a.workspace:
         path = Path(a.workspace)
     else:
+        config = config_from_args(a)
+        if not is_built(workspace_path(config, a.out)):
+            print(
+                f"no workspace is built for these flags: building {workspace_path(config, a.out)} first",
+                file=sys.stderr,
+            )
         with TqdmProgress() as bars:
-            path = build_workspace(config_from_args(a), a.out, bars)
+            path = build_workspace(config, a.out, bars)
     interp = KMeansAutoInterp.from_workspace(path)
     client = make_client(settings_from_args(a), interp.model)
     if a.cmd == "explain":
