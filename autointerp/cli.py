@@ -8,18 +8,20 @@ import dataclasses
 import json
 import logging
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
 from autointerp.config import BACKENDS, BuildConfig, RunOptions, default_workspace_root, parse_layers
 from autointerp.errors import AutoInterpError, InputError
 from autointerp.explain.clients.factory import ClientSettings, Provider
-from autointerp.records import SentenceRow
+from autointerp.formatting import confidence_text, count_text, rounded
+from autointerp.records import CentroidExplanation, SentenceRow
 
 if TYPE_CHECKING:
     from autointerp.analysis.depth import DepthAnalysis
     from autointerp.analysis.sentence import SentenceAnalysis
-    from autointerp.explain.lifecycle import LLMChoice
+    from autointerp.explain.lifecycle import ExplainCounts, LLMChoice
     from autointerp.interp import KMeansAutoInterp
 
 
@@ -82,7 +84,7 @@ def format_table(rows: list[SentenceRow]) -> str:
     out = [f"{'Pos':<5}{'Token':<13}{'C-ID':<6}{'Conf':<7}{'Act':<8}Explanation", "-" * 78]
     for r in rows:
         tok = r.token_str.replace("\n", "\\n")
-        conf = f"{r.confidence:<7.2f}" if r.measured else f"{'n/m':<7}"
+        conf = f"{confidence_text(r.confidence if r.measured else None, 'n/m'):<7}"
         out.append(f"{r.position:<5}{tok[:12]:<13}{r.centroid_id:<6}{conf}{r.activation:<8.3f}{r.explanation}")
     return "\n".join(out)
 
@@ -105,7 +107,7 @@ def format_depth_table(depth: DepthAnalysis, expl_width: int = 22) -> str:
         tok = r.token_str.replace("\n", "\\n")
         line = f"{r.position:<5}{tok[:12]:<13}"
         for c in r.by_layer:
-            conf = f"{c.confidence:<6.2f}" if c.confidence is not None else f"{'n/m':<6}"
+            conf = f"{confidence_text(c.confidence, 'n/m'):<6}"
             line += (
                 f"| {c.centroid_id:<6}{conf}{c.activation:<7.3f}{_short(c.explanation, expl_width - 1):<{expl_width}}"
             )
@@ -114,7 +116,7 @@ def format_depth_table(depth: DepthAnalysis, expl_width: int = 22) -> str:
     for layer in depth.layers:
         a = depth.per_layer[layer]
         for cid, e in sorted(a.explanations.items()):
-            conf = f"{e.confidence:.2f}" if e.measured else "n/m"
+            conf = confidence_text(e.confidence if e.measured else None, "n/m")
             out.append(f"layer {layer} centroid {cid} ({conf}): {e.explanation}")
     return "\n".join(out)
 
@@ -147,13 +149,22 @@ def build_parser() -> ArgumentParser:
     for name, help_ in helps.items():
         p = sub.add_parser(name, help=help_, description=help_[0].upper() + help_[1:] + ".")
         if name != "explain":
-            p.add_argument("sentence")
+            p.add_argument("sentence", help="the text to analyse (quote it)")
         p.add_argument("--workspace", help="a built workspace folder (default: build/reuse from the flags)")
         add_llm_flags(p)
         add_config_flags(p)
         if name != "explain":
-            p.add_argument("--layers", default=None, help=f"{name} at several layers of a stack (e.g. 3,6,9,12)")
-            p.add_argument("--stack", default=None, help="a built stack folder (default: build/reuse from the flags)")
+            p.add_argument(
+                "--layers",
+                default=None,
+                help=f"{name} at several layers (e.g. 3,6,9,12) of a stack already built for the flags",
+            )
+            p.add_argument("--stack", default=None, help="a built stack folder (default: found from the flags)")
+            p.add_argument(
+                "--build",
+                action="store_true",
+                help="with --layers: build the stack when no stack built for the flags has every layer (minutes)",
+            )
         if name == "analyze":
             p.add_argument("--json", action="store_true", help="print the rows as JSON")
             p.add_argument(
@@ -164,16 +175,38 @@ def build_parser() -> ArgumentParser:
             )
         if name == "explain":
             p.add_argument("--ids", default="", help="comma-separated centroid ids (default: all)")
-            p.add_argument("--force", action="store_true")
+            p.add_argument(
+                "--force", action="store_true", help="explain again even centroids whose cached explanation is current"
+            )
+            p.add_argument("--json", action="store_true", help="end with the counts as one JSON line")
             p.add_argument("--concurrency", type=int, default=4, help="LLM requests in flight at once")
             p.add_argument("--max-rps", type=float, default=None, help="at most this many LLM requests per second")
             p.add_argument("--estimate-only", action="store_true", help="print the estimated LLM cost, then stop")
     return parser
 
 
+def preflight(a: argparse.Namespace) -> None:
+    """Refuse what can be refused without the model, before any slow import: loading torch, nnsight and a
+    model takes seconds, a build minutes."""
+    from autointerp.checks import check_model_layers, check_sentence
+    from autointerp.layout import is_built, is_stack
+
+    if a.cmd in ("analyze", "meta"):
+        check_sentence(a.sentence)
+    if getattr(a, "workspace", None):
+        if not is_built(Path(a.workspace)):
+            raise InputError(f"{a.workspace} is not a built workspace (run `python -m autointerp build`)")
+        return
+    if getattr(a, "stack", None):
+        if not is_stack(Path(a.stack)):
+            raise InputError(f"{a.stack} is not a stack (run `python -m autointerp build --layers ...`)")
+        return
+    layers = parse_layers(a.layers) if getattr(a, "layers", None) is not None else [a.layer]
+    check_model_layers(a.model, layers)
+
+
 def run(a: argparse.Namespace) -> int:
     from autointerp.progress import TqdmProgress
-    from autointerp.workspace import build_workspace
 
     if a.cmd == "build" and a.layers is not None:
         from autointerp.prepare import prepare_stack
@@ -195,54 +228,94 @@ def run(a: argparse.Namespace) -> int:
             path = prepare_workspace(config_from_args(a), a.out, bars, options)
         print(path)
         return 0
+    return run_on_workspace(a)
+
+
+def run_on_workspace(a: argparse.Namespace) -> int:
+    """`analyze`, `meta` and `explain` on one workspace: `--workspace`, or the one the flags describe."""
+    from autointerp.analysis.meta_interpretation import interpret
     from autointerp.explain.clients.factory import make_client
     from autointerp.interp import KMeansAutoInterp
+    from autointerp.progress import TqdmProgress
+    from autointerp.workspace import build_workspace, is_built, workspace_path
 
     if a.workspace:
         path = Path(a.workspace)
     else:
+        config = config_from_args(a)
+        if not is_built(workspace_path(config, a.out)):
+            print(
+                f"no workspace is built for these flags: building {workspace_path(config, a.out)} first",
+                file=sys.stderr,
+            )
         with TqdmProgress() as bars:
-            path = build_workspace(config_from_args(a), a.out, bars)
+            path = build_workspace(config, a.out, bars)
     interp = KMeansAutoInterp.from_workspace(path)
     client = make_client(settings_from_args(a), interp.model)
-    if a.cmd == "analyze":
-        analysis = asyncio.run(interp.analyze(a.sentence, llm_client=client))
-        if analysis.notice:
-            print(analysis.notice, file=sys.stderr)
-        print(json.dumps([r.to_dict() for r in analysis.rows], indent=1) if a.json else format_table(analysis.rows))
-        if a.html:
-            write_html(Path(a.html), analysis, interp, client)
-    elif a.cmd == "meta":
-        print(asyncio.run(interp.interpret_with_meta_model(a.sentence, llm_client=client)))
-    else:
+    if a.cmd == "explain":
         return explain(a, interp, client)
+    analysis = asyncio.run(interp.analyze(a.sentence, llm_client=client))
+    say_notices(analysis.notice, analysis.explanations.values())
+    if a.cmd == "meta":
+        print(asyncio.run(interpret(analysis, interp.text_client(client))))
+        return 0
+    rows = [r.to_dict() for r in analysis.rows]
+    print(json.dumps(rounded(rows), indent=1) if a.json else format_table(analysis.rows))
+    if a.html:
+        write_html(Path(a.html), analysis, interp, client)
     return 0
+
+
+def say_notices(notice: str, records: Iterable[CentroidExplanation]) -> None:
+    """On stderr: the analysis notice (truncation, stand-in explanations), then any failures by reason."""
+    from autointerp.explain.outcomes import describe_failures
+
+    for line in ([notice] if notice else []) + describe_failures(records):
+        print(line, file=sys.stderr)
+
+
+def stack_to_open(a: argparse.Namespace, layers: list[int] | None) -> Path:
+    """`--stack`, else a stack built for the flags that has every requested layer. A build starts only with
+    `--build`, or when nothing is built for the flags yet; it is announced, as it takes minutes."""
+    from autointerp.progress import TqdmProgress
+    from autointerp.stack.folder import build_stack, stack_path, stacks_for
+
+    if a.stack:
+        return Path(a.stack)
+    config = config_from_args(a)
+    wanted = layers or [config.layer]
+    found = stacks_for(config, a.out)
+    exact = stack_path(config, wanted, a.out)
+    covering = [p for p, have in found.items() if set(wanted) <= set(have)]
+    if not a.build and (exact in found or covering):
+        return exact if exact in found else covering[0]
+    if found and not a.build:
+        have = "; ".join(f"layers {', '.join(map(str, ls))} ({p.name})" for p, ls in found.items())
+        raise InputError(
+            f"no stack built for these flags has layer(s) {', '.join(map(str, wanted))}; built: {have}. "
+            "Pick --layers from those, or add --build to build the missing layers (minutes)"
+        )
+    print(f"building a stack of layers {', '.join(map(str, wanted))} for these flags (minutes)…", file=sys.stderr)
+    with TqdmProgress() as bars:
+        return build_stack(config, wanted, a.out, bars)
 
 
 def analyze_layers(a: argparse.Namespace) -> int:
     """`analyze|meta --layers` / `--stack`: one forward pass, every layer's centroid for each token."""
     from autointerp.explain.clients.factory import make_client
-    from autointerp.progress import TqdmProgress
-    from autointerp.stack.folder import build_stack
     from autointerp.stack_interp import StackInterp
 
     if a.workspace:
         raise InputError("--layers reads a stack: pass --stack PATH or the build flags, not --workspace")
     layers = parse_layers(a.layers) if a.layers is not None else None
-    if a.stack:
-        path = Path(a.stack)
-    else:
-        with TqdmProgress() as bars:
-            path = build_stack(config_from_args(a), layers or [], a.out, bars)
-    stack = StackInterp.open(path, layers=layers)
+    stack = StackInterp.open(stack_to_open(a, layers), layers=layers)
     client = make_client(settings_from_args(a), stack.depth.model)
-    if a.cmd == "meta":
-        print(asyncio.run(stack.interpret_with_meta_model(a.sentence, llm_client=client)))
-        return 0
     depth = asyncio.run(stack.analyze(a.sentence, llm_client=client))
-    if depth.notice:
-        print(depth.notice, file=sys.stderr)
-    print(json.dumps(depth.to_dict(), indent=1) if a.json else format_depth_table(depth))
+    say_notices(depth.notice, [e for x in depth.per_layer.values() for e in x.explanations.values()])
+    if a.cmd == "meta":
+        print(asyncio.run(stack.meta_text(depth, llm_client=client)))
+        return 0
+    print(json.dumps(rounded(depth.to_dict()), indent=1) if a.json else format_depth_table(depth))
     return 0
 
 
@@ -282,16 +355,30 @@ def explain(a: argparse.Namespace, interp: KMeansAutoInterp, client: LLMChoice) 
 
     for line in describe_failures(counts.problems):
         print(line, file=sys.stderr)
-    print(json.dumps(counts.to_dict()))
-    return 0
+    print(explain_summary(counts))
+    if a.json:
+        print(json.dumps(counts.to_dict()))
+    return 1 if counts.failed else 0
+
+
+def explain_summary(counts: ExplainCounts) -> str:
+    """One line for a person: what was explained, kept and failed (exit code 1 when anything failed)."""
+    parts = [f"explained {count_text(counts.generated, 'centroid')}"]
+    if counts.unscored:
+        parts[0] += f" ({counts.unscored} not measured)"
+    parts.append(f"{counts.cached} already cached and current")
+    if counts.failed:
+        parts.append(f"{counts.failed} failed (nothing cached for them; run again to retry)")
+    return "; ".join(parts) + "."
 
 
 def main(argv: list[str] | None = None) -> int:
     a = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
-        from autointerp.core.nnsight_mount import disable_pymount
+        from autointerp.core.nnsight_mount import disable_pymount  # cheap: it imports nnsight only when called
 
+        preflight(a)  # before the slow imports below: bad input is refused in well under a second
         disable_pymount()  # this process never needs nnsight's `.save` mount, and async HTTP breaks under it
         return run(a)
     except (AutoInterpError, OSError) as exc:

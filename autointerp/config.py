@@ -15,6 +15,8 @@ from autointerp.errors import InputError
 
 EMBEDDED_MODEL = "embedded:SmolLM2-135M-Instruct"
 EMBEDDED_CORPUS = "embedded:enwiki"
+EMBEDDED_NAMES = (EMBEDDED_MODEL, "embedded", "SmolLM2-135M-Instruct")
+EMBEDDED_DIRNAME = "SmolLM2-135M-Instruct-bf16"  # its bf16 conversion, under user_cache_dir() / "models"
 SITES = ("layer_output", "mlp_output", "attention_output")
 NORMALISATIONS = ("cosine", "none")
 

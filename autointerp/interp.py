@@ -25,7 +25,7 @@ from autointerp.explain.clients.protocol import LLMClient
 from autointerp.explain.explainers.contract import Explainer
 from autointerp.explain.explainers.offline import OfflineExplainer
 from autointerp.explain.explanation_cache import CentroidExplanationCache
-from autointerp.explain.lifecycle import ExplainCounts, Explanations, Identity, LLMChoice, plan_for
+from autointerp.explain.lifecycle import ExplainCounts, Explanations, Identity, ImportReport, LLMChoice, plan_for
 from autointerp.explain.splits import SplitView
 from autointerp.records import CentroidExplanation, ScoringConfig, ValidationExample
 from autointerp.workspace import Workspace
@@ -171,6 +171,11 @@ class KMeansAutoInterp:
 
     async def explain_all(self, ids: list[int], *args: Any, **kwargs: Any) -> ExplainCounts:
         return await self.explanations.explain_all(ids, *args, **kwargs)  # force, concurrency, llm_client, on_done
+
+    async def import_explanations(
+        self, records: list[CentroidExplanation], llm_client: LLMChoice = None
+    ) -> ImportReport:
+        return await self.explanations.import_records(records, llm_client)
 
     def accept_explanation(self, centroid_id: int) -> CentroidExplanation:
         return self.explanations.accept(centroid_id)

@@ -14,6 +14,7 @@ from enum import StrEnum
 from typing import Any
 
 from autointerp.constants import CONFIDENCE_MAPPING
+from autointerp.formatting import JSON_PLACES
 
 
 def now_iso() -> str:
@@ -71,7 +72,8 @@ class ScoreResult:
         """Chance (0.5) maps to 0 and perfect separation to 1: confidence = clip(2·(BA − 0.5), 0, 1)."""
         if not self.ok or self.balanced_accuracy is None:
             return 0.0
-        return float(min(1.0, max(0.0, 2.0 * (self.balanced_accuracy - 0.5))))
+        # rounded like the accuracy it comes from: 2 × (0.7203 − 0.5) is 0.4406000000000001 in binary
+        return round(float(min(1.0, max(0.0, 2.0 * (self.balanced_accuracy - 0.5)))), JSON_PLACES)
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -152,6 +154,7 @@ _OWN_KEYS = {
     "stated_confidence",
     "human_edited",
     "accepted",
+    "imported",
     "previous_explanation",
     "error",
     "error_reason",
@@ -176,6 +179,7 @@ class ExplanationInfo:
     stated_confidence: float | None = None  # what an LLM claimed; never shown as the confidence
     human_edited: bool = False
     accepted: str | None = None
+    imported: str | None = None  # when the text came from an imported file (then scored here, as an edit is)
     previous_explanation: str | None = None
     error: str | None = None  # why generation failed, or why an explanation that was kept is unscored
     error_reason: str | None = None  # the error's short kind, for reports grouped by reason
@@ -207,7 +211,7 @@ class ExplanationInfo:
                 "human_edited": self.human_edited,
             }
         )
-        for key in ("accepted", "previous_explanation", "error", "error_reason"):
+        for key in ("accepted", "imported", "previous_explanation", "error", "error_reason"):
             if getattr(self, key) is not None:
                 meta[key] = getattr(self, key)
         return meta
@@ -233,6 +237,7 @@ class ExplanationInfo:
             stated_confidence=float(stated) if isinstance(stated, (int, float)) else None,
             human_edited=bool(meta.get("human_edited")),
             accepted=meta.get("accepted"),
+            imported=meta.get("imported"),
             previous_explanation=meta.get("previous_explanation"),
             error=meta.get("error"),
             error_reason=meta.get("error_reason"),

@@ -57,7 +57,10 @@ class StackInterp:
 
     async def interpret_with_meta_model(self, sentence: str, k: int = 10, llm_client: LLMChoice = None) -> str:
         """The deepest layer's meta-interpretation, then the depth section, from one forward pass."""
-        depth = await self.analyze(sentence, k, llm_client)
+        return await self.meta_text(await self.analyze(sentence, k, llm_client), llm_client)
+
+    async def meta_text(self, depth: DepthAnalysis, llm_client: LLMChoice = None) -> str:
+        """The meta-interpretation of an analysis already made (its notice can then be shown first)."""
         deepest = self.layers[-1]
         meta = await interpret(depth.per_layer[deepest], self.interps[deepest].text_client(llm_client))
         return f"AT LAYER {deepest}:\n{meta}\n\n{depth_text(depth)}"

@@ -19,60 +19,14 @@ from autointerp.core.index import ValidationIndex
 from autointerp.data.concepts import ConceptTable, SplitConcepts
 from autointerp.errors import CentroidFileError, WorkspaceError
 from autointerp.files import StagedFolder, atomic_write_text
+from autointerp.layout import Layout, is_built
 from autointerp.progress import Progress, silent
 
 FORMAT_VERSION = 1
 
 
-@dataclass(frozen=True)
-class Layout:
-    """Where each part of a workspace lives; the build writes through it and `Workspace.open` reads it."""
-
-    root: Path
-
-    @property
-    def done(self) -> Path:  # written last: its presence means the build finished
-        return self.root / "build.json"
-
-    @property
-    def config(self) -> Path:
-        return self.root / "config.json"
-
-    @property
-    def centroids(self) -> Path:
-        return self.root / "centroids.pt"
-
-    @property
-    def explanations(self) -> Path:
-        return self.root / "explanations"
-
-    def index(self, split: str) -> Path:
-        return self.root / f"index_{split}"
-
-    def windows(self, split: str) -> Path:
-        return self.root / f"windows_{split}.npy"
-
-    def tags(self, split: str) -> Path:
-        return self.root / f"tags_{split}.npy"
-
-    @property
-    def concept_names(self) -> Path:  # WordNet concept names and lemmas (build/concepts.py)
-        return self.root / "concepts.json"
-
-    @property
-    def concept_sets(self) -> Path:
-        return self.root / "concepts.npz"
-
-    def concept_codes(self, split: str) -> Path:
-        return self.root / f"concepts_{split}.npy"
-
-
 def workspace_path(config: BuildConfig, root: str | os.PathLike[str] | None = None) -> Path:
     return Path(root or default_workspace_root()) / config.folder_name()
-
-
-def is_built(path: Path) -> bool:
-    return Layout(path).done.exists()
 
 
 def list_workspaces(root: str | os.PathLike[str] | None = None) -> list[Path]:

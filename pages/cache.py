@@ -7,6 +7,7 @@ import streamlit as st
 
 from autointerp.errors import InputError
 from autointerp.explain.cache_io import FORMATS, export_records, import_records
+from autointerp.formatting import confidence_text
 from autointerp.records import Status
 from autointerp.ui.browse import CACHE_COLUMNS, cache_rows, regenerate_message
 from pages._shared.widgets import require_app
@@ -17,7 +18,7 @@ interp = st.session_state["interp"]
 
 def saved_note(rec) -> str:
     if rec.measured:
-        return f"measured confidence {rec.confidence:.2f}"
+        return f"measured confidence {confidence_text(rec.confidence)}"
     return f"not measured ({rec.status}: {rec.info.score.detail if rec.info.score else ''})"
 
 
@@ -160,8 +161,7 @@ with e2:
         except (InputError, UnicodeDecodeError) as exc:
             st.error(f"Nothing was imported: {exc}")
         else:
-            for r in recs:
-                interp.cache.set(r)
+            report = asyncio.run(interp.import_explanations(recs, llm_client=client))  # new text is rescored
             st.session_state["_refill_edit_fields"] = True
-            st.session_state["_cache_flash"] = (True, f"Imported {len(recs)} explanations.")
+            st.session_state["_cache_flash"] = (True, report.describe())
             st.rerun()  # the table and the edit field above were drawn before the import

@@ -10,6 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from autointerp.explain.outcomes import failures_markdown
+from autointerp.formatting import confidence_text
 from autointerp.records import Status
 from autointerp.ui import links
 from autointerp.ui.browse import (
@@ -116,7 +117,7 @@ def summary(selected: int, e, d) -> None:
         about.append("flags: " + ", ".join(e.info.flags))
     st.caption(" · ".join(about))
     m1, m2 = st.columns(2)
-    m1.metric("Confidence", f"{e.confidence:.2f}" if e and e.measured else ("not measured" if e else "—"))
+    m1.metric("Confidence", confidence_text(e.confidence if e and e.measured else None, "not measured" if e else "—"))
     m2.metric("Population", f"{d.population:,}", help="validation tokens in this cluster")
     if st.button("Regenerate explanation" if e else "Generate explanation", key="regen"):
         with st.spinner("Explaining and scoring on held-out tokens…", show_time=True):

@@ -28,25 +28,29 @@ def test_explain_resumes(tiny_workspace, capsys, tmp_path):
     import shutil
 
     tiny_workspace = shutil.copytree(tiny_workspace, tmp_path / "ws", ignore=shutil.ignore_patterns("explanations"))
-    assert main(["explain", "--workspace", str(tiny_workspace), "--ids", "0,1"]) == 0
+    assert main(["explain", "--workspace", str(tiny_workspace), "--ids", "0,1", "--json"]) == 0
     first = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert main(["explain", "--workspace", str(tiny_workspace), "--ids", "0,1,2"]) == 0
+    summary = capsys.readouterr().out.strip()  # a line for a person, no JSON unless asked
+    assert summary == "explained 1 centroid; 2 already cached and current."
+    assert main(["explain", "--workspace", str(tiny_workspace), "--ids", "0,1,2", "--json"]) == 0
     second = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert first["generated"] == 2 and first["failed"] == 0
-    assert (second["cached"], second["generated"], second["failed"]) == (2, 1, 0)
+    assert (second["cached"], second["generated"], second["failed"]) == (3, 0, 0)
 
 
 def test_explain_with_the_local_model_and_an_openai_server(tiny_workspace, capsys, tmp_path, llm_server):
     import shutil
 
     ws = shutil.copytree(tiny_workspace, tmp_path / "ws", ignore=shutil.ignore_patterns("explanations"))
-    assert main(["explain", "--workspace", str(ws), "--ids", "0", "--llm", "local"]) == 0
+    assert main(["explain", "--workspace", str(ws), "--ids", "0", "--llm", "local", "--json"]) == 0
     assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["generated"] == 1
     rec = json.loads((ws / "explanations" / "centroid_0.json").read_text())
     assert rec["metadata"]["explainer"] == "local-lm-choice"
     srv = llm_server(lambda p: (500, "down", 0))
-    code = main(["explain", "--workspace", str(ws), "--ids", "1", "--llm", "openai", "--base-url", f"{srv.url}/v1"])
-    assert code == 0 and json.loads(capsys.readouterr().out.strip().splitlines()[-1])["failed"] == 1
+    argv = ["explain", "--workspace", str(ws), "--ids", "1", "--llm", "openai", "--base-url", f"{srv.url}/v1", "--json"]
+    code = main(argv)
+    assert code == 1 and json.loads(capsys.readouterr().out.strip().splitlines()[-1])["failed"] == 1
     assert not (ws / "explanations" / "centroid_1.json").exists()
 
 
@@ -120,9 +124,9 @@ def test_explain_reports_failures_grouped_by_reason(tiny_workspace, capsys, tmp_
     import shutil
 
     ws = shutil.copytree(tiny_workspace, tmp_path / "ws", ignore=shutil.ignore_patterns("explanations"))
-    args = ["explain", "--workspace", str(ws), "--ids", "0,1", "--llm", "openai"]
+    args = ["explain", "--workspace", str(ws), "--ids", "0,1", "--llm", "openai", "--json"]
     prose = llm_server(lambda p: (200, "I think these are all nouns.", 0))
-    assert main([*args, "--base-url", f"{prose.url}/v1"]) == 0
+    assert main([*args, "--base-url", f"{prose.url}/v1"]) == 1  # nothing was explained
     out = capsys.readouterr()
     counts = json.loads(out.out.strip().splitlines()[-1])
     assert counts["failed"] == 2 and counts["failures"] == {"unreadable answer": 2}

@@ -139,7 +139,9 @@ def test_detection_scoring_through_llama_cpp(llama_server):
 
 
 def test_cli_explain(llama_server, fresh_ws):
-    out = cli("explain", "--workspace", str(fresh_ws), "--ids", "0", "--concurrency", "1", *llm_flags(llama_server))
+    out = cli(
+        "explain", "--workspace", str(fresh_ws), "--ids", "0", "--concurrency", "1", "--json", *llm_flags(llama_server)
+    )
     assert out.returncode == 0 and "Traceback" not in out.stderr, out.stderr[-3000:]
     counts = json.loads(out.stdout.strip().splitlines()[-1])
     assert (counts["cached"], counts["generated"], counts["failed"]) == (0, 1, 0)

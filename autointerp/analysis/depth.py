@@ -120,8 +120,11 @@ class DepthAnalyzer:
         strs = decode_tokens(self.model.tokenizer, ids)
         for layer, analyzer in self.analyzers.items():
             acts = batch.acts[layer]
-            per_layer[layer] = await analyzer.from_activations(ids, acts, n, n_examples, llm_client, explain, strs)
-        notes = [per_layer[self.layers[0]].notice, notice]
+            per_layer[layer] = await analyzer.from_activations(
+                ids, acts, n, n_examples, llm_client, explain, strs, False
+            )
+        every = [e for a in per_layer.values() for e in a.explanations.values()]
+        notes = [per_layer[self.layers[0]].notice, tokenizer_side.stand_in_note(every, llm_client), notice]
         return DepthAnalysis(self.layers, per_layer, " ".join(x for x in notes if x))
 
 

@@ -14,6 +14,7 @@ from autointerp.explain.explainers.contract import Rule
 from autointerp.explain.explainers.offline import concept_meaning
 from autointerp.explain.features import STRUCTURE, category_of, shape, word_class
 from autointerp.explain.prompts.meta import SCHEMA, meta_prompt
+from autointerp.formatting import confidence_text, confidence_value
 from autointerp.records import SentenceRow
 
 GROUPS = {
@@ -72,7 +73,7 @@ def grounded_facts(analysis: SentenceAnalysis) -> list[Fact]:
                 tokens=[r.token_str for r in rows],
                 positions=[r.position for r in rows],
                 explanation=first.explanation,
-                confidence=round(first.confidence, 2) if first.measured else None,
+                confidence=confidence_value(first.confidence) if first.measured else None,
                 mean_activation=round(sum(r.activation for r in rows) / len(rows), 3),
                 group=_group_of(first, feats),
                 flags=list(first.flags),
@@ -102,8 +103,9 @@ def _by_meaning(facts: list[Fact]) -> list[str]:
 def _line(members: list[Fact]) -> str:
     tokens, first = ", ".join(_tokens(f) for f in members), members[0]
     if first.meaning is None:
-        return f'{tokens} → centroid {first.centroid_id} "{first.explanation}" ({first.confidence:.2f} confidence)'
-    cites = "; ".join(f"centroid {f.centroid_id}, {f.confidence:.2f} confidence" for f in members)
+        conf = confidence_text(first.confidence)
+        return f'{tokens} → centroid {first.centroid_id} "{first.explanation}" ({conf} confidence)'
+    cites = "; ".join(f"centroid {f.centroid_id}, {confidence_text(f.confidence)} confidence" for f in members)
     return f"{tokens} → {first.meaning} ({cites})"
 
 
@@ -120,7 +122,10 @@ def offline_interpretation(analysis: SentenceAnalysis) -> str:
     sections.append(
         (
             f"UNCERTAIN (measured confidence below {LOW_CONFIDENCE}; not asserted):",
-            [f'{_tokens(f)} → centroid {f.centroid_id} "{f.explanation}" ({f.confidence:.2f})' for f in unsure],
+            [
+                f'{_tokens(f)} → centroid {f.centroid_id} "{f.explanation}" ({confidence_text(f.confidence)})'
+                for f in unsure
+            ],
         )
     )
     unmeasured = [f for f in facts if f.confidence is None]
@@ -162,7 +167,7 @@ def render_claims(claims: list[dict[str, Any]], facts: list[Fact]) -> str:
 def _measured(f: Fact) -> str:
     if f.confidence is None:
         return "not measured"
-    return f"{f.confidence:.2f}" + (" uncertain" if f.uncertain else "")
+    return confidence_text(f.confidence) + (" uncertain" if f.uncertain else "")
 
 
 def read_claims(text: str) -> list[dict[str, Any]]:

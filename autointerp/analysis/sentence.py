@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 import torch
 
+from autointerp.checks import check_sentence
 from autointerp.core.activations import iter_activations
 from autointerp.core.space import CentroidSpace
-from autointerp.errors import InputError
-from autointerp.explain.lifecycle import Explanations, LLMChoice
+from autointerp.explain.lifecycle import Explanations, LLMChoice, plan_for
+from autointerp.explain.outcomes import stand_in_note
 from autointerp.records import CentroidExplanation, SentenceRow
 
 
@@ -52,10 +54,7 @@ class SentenceAnalyzer:
 
     def tokenize(self, sentence: str) -> tuple[list[int], bool, int]:
         """Token ids (cut to `max_tokens`), whether they were cut, and the full count."""
-        if not isinstance(sentence, str):
-            raise InputError(f"sentence must be text, got {type(sentence).__name__}")
-        if not sentence.strip():
-            raise InputError("the sentence is empty: type some text to analyse")
+        check_sentence(sentence)
         ids = self.model.tokenizer(sentence, add_special_tokens=False)["input_ids"]
         n = len(ids)
         return (ids[: self.max_tokens], True, n) if n > self.max_tokens else (ids, False, n)
@@ -77,6 +76,7 @@ class SentenceAnalyzer:
         llm_client: LLMChoice = None,
         explain: bool = True,
         token_strs: list[str] | None = None,
+        note_stand_ins: bool = True,
     ) -> SentenceAnalysis:
         """Rows for tokens whose activations at this site were already read (`analyze`, or one forward
         pass shared by several layers); `n_input` is the token count before truncation. `token_strs`, the
@@ -116,9 +116,16 @@ class SentenceAnalyzer:
                 )
             )
         truncated = n_input > len(ids)
-        notice = (
+        notes = [
             f"The text has {n_input} tokens; only the first {len(ids)} were analysed (the limit is {self.max_tokens})."
             if truncated
-            else ""
-        )
-        return SentenceAnalysis(rows, n_input, truncated, notice, explanations)
+            else "",
+            self.stand_in_note(explanations.values(), llm_client) if note_stand_ins else "",
+        ]
+        return SentenceAnalysis(rows, n_input, truncated, " ".join(x for x in notes if x), explanations)
+
+    def stand_in_note(self, records: Iterable[CentroidExplanation], llm_client: LLMChoice) -> str:
+        """Said when an explainer was requested and other explanations (cached, offline) stand in for it."""
+        if llm_client is None:
+            return ""
+        return stand_in_note(records, plan_for(llm_client, self.explanations.explainer).explainer.name)

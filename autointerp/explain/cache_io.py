@@ -7,6 +7,7 @@ import io
 import json
 
 from autointerp.errors import InputError
+from autointerp.formatting import rounded
 from autointerp.records import CentroidExplanation
 
 FORMATS = ("json", "jsonl", "csv")
@@ -15,7 +16,7 @@ CSV_FIELDS = ["centroid_id", "explanation", "confidence", "timestamp", "top_k_ex
 
 def _exported(r: CentroidExplanation) -> dict:
     """A record as exported: an unmeasured confidence is null, never a 0.0 a reader would take as measured."""
-    d = r.to_dict()
+    d = rounded(r.to_dict())  # 0.4406, not 0.4406000000000001
     if not r.measured:
         d["confidence"] = None
     return d

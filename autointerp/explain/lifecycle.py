@@ -21,6 +21,7 @@ from autointerp.explain.provenance import centroid_hash, stale_reasons
 from autointerp.explain.scorers.detection import DetectionScorer, UnscoredScorer
 from autointerp.explain.scorers.exact import RuleScorer
 from autointerp.explain.splits import SplitView
+from autointerp.formatting import count_text
 from autointerp.records import (
     CentroidExplanation,
     ExplanationInfo,
@@ -92,6 +93,32 @@ class ExplainCounts:
             "unscored": self.unscored,
             "failures": dict(self.failures),
         }
+
+
+@dataclass
+class ImportReport:
+    """What an import did, by centroid: kept as cached, measured here, or kept unmeasured."""
+
+    unchanged: list[int] = field(default_factory=list)
+    measured: list[int] = field(default_factory=list)
+    not_measured: list[int] = field(default_factory=list)
+
+    def describe(self) -> str:
+        """`Imported 3 explanations.` and what became of them: a person must see that no file score was used."""
+        n = len(self.unchanged) + len(self.measured) + len(self.not_measured)
+        parts = [
+            f"{len(self.unchanged)} kept the cached record (same text)" if self.unchanged else "",
+            f"{len(self.measured)} with new text measured on held-out tokens" if self.measured else "",
+            f"{len(self.not_measured)} with new text not measured (it reads as no rule, and no LLM scorer is chosen)"
+            if self.not_measured
+            else "",
+        ]
+        said = "; ".join(x for x in parts if x)
+        return (
+            f"Imported {count_text(n, 'explanation')}."
+            + (f" {said[0].upper()}{said[1:]}." if said else "")
+            + (" Confidences in the file are never used." if n else "")
+        )
 
 
 class Explanations:
@@ -235,9 +262,17 @@ class Explanations:
         An edit is scored exactly when it reads as a rule (a category, concept, quoted tokens, "after
         'x'"); otherwise through an LLM client that can run detection; otherwise it is kept *unscored*."""
         cid = self.space.check_id(centroid_id)
+        record = await self._edited(cid, text, llm_client)
+        self.cache.set(record)
+        return record
+
+    async def _edited(
+        self, cid: int, text: str, llm_client: LLMChoice, imported: str | None = None
+    ) -> CentroidExplanation:
+        """The record of a text a person wrote (typed, or `imported` from a file), measured here."""
         text = (text or "").strip()
         if not text:
-            raise InputError("an explanation cannot be empty")
+            raise InputError(f"centroid {cid}: an explanation cannot be empty")
         old = self.cache.get(cid)
         draft = ExplanationDraft(text, "human")
         score, failure = await self._score(draft, cid, plan_for(llm_client, self.explainer))
@@ -254,14 +289,33 @@ class Explanations:
             population=base.population,
             neighbours=base.neighbours,
             human_edited=True,
+            imported=imported,
             previous_explanation=old.explanation if old else None,
             error=str(failure) if failure else None,
             error_reason=failure.reason if failure else None,
         )
         examples = old.top_k_examples if old else [e.text for e in self.examples(cid)]
-        record = CentroidExplanation(cid, text, score.confidence, examples, info=info)
-        self.cache.set(record)
-        return record
+        return CentroidExplanation(cid, text, score.confidence, examples, info=info)
+
+    async def import_records(self, records: list[CentroidExplanation], llm_client: LLMChoice = None) -> ImportReport:
+        """Records read from a file; a confidence from a file is never trusted. A record whose text is the one
+        the cache holds leaves the cached record (and its measured score) as it is; any other text is
+        measured here as an edit is, and marked imported and human-edited. Nothing is written until every
+        record has been scored."""
+        report, new = ImportReport(), []
+        when = now_iso()
+        for r in records:
+            cid = self.space.check_id(r.centroid_id)
+            old = self.cache.get(cid)
+            if old is not None and old.explanation.strip() == r.explanation.strip():
+                report.unchanged.append(cid)
+                continue
+            rec = await self._edited(cid, r.explanation, llm_client, imported=when)
+            (report.measured if rec.measured else report.not_measured).append(cid)
+            new.append(rec)
+        for rec in new:
+            self.cache.set(rec)
+        return report
 
     def accept(self, centroid_id: int) -> CentroidExplanation:
         cid = self.space.check_id(centroid_id)

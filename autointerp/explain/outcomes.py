@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from autointerp.formatting import count_text
 from autointerp.records import CentroidExplanation, Status
 
 FAILED = "failed"  # no explanation: the explainer failed; nothing was cached
@@ -58,3 +60,20 @@ def describe_failures(records: Iterable[CentroidExplanation]) -> list[str]:
 def failures_markdown(records: Iterable[CentroidExplanation]) -> str:
     """The same report as a nested Markdown list (the dashboard's warnings); empty when nothing failed."""
     return "\n".join(("    - " if line.startswith(" ") else "- ") + line.strip() for line in describe_failures(records))
+
+
+def stand_in_note(records: Iterable[CentroidExplanation], requested: str) -> str:
+    """What a view must say when cached explanations made by another explainer (offline rules, a person)
+    stand in for the requested one; empty when every explanation shown is the requested explainer's.
+    Centroids it failed on are reported by `describe_failures`."""
+    recs = list(records)
+    others = Counter(
+        r.info.explainer or "unknown" for r in recs if r.status is not Status.FAILED and r.info.explainer != requested
+    )
+    if not others:
+        return ""
+    by = ", ".join(f"{n} by {name}" for name, n in others.most_common())
+    return (
+        f"Not the requested explainer: {count_text(sum(others.values()), 'centroid')} of {len(recs)} show cached "
+        f"explanations not made by {requested} ({by}). Regenerate them to replace them (`explain --force`)."
+    )

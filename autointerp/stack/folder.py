@@ -17,21 +17,16 @@ from typing import Any
 
 from autointerp.build.pipeline import run_layers
 from autointerp.config import BuildConfig, RunOptions, check_layers, default_workspace_root
-from autointerp.errors import WorkspaceError
+from autointerp.errors import AutoInterpError, WorkspaceError
 from autointerp.files import StagedFolder, atomic_write_text
+from autointerp.layout import MANIFEST, is_stack
 from autointerp.progress import Progress, silent
 from autointerp.stack.lineage import Flow, Lineage, StackManifest, lineage_file, stack_folder_name
 from autointerp.workspace import Workspace, is_built, workspace_path, write_workspace
 
-MANIFEST = "stack.json"
-
 
 def stack_path(config: BuildConfig, layers: list[int], root: str | os.PathLike[str] | None = None) -> Path:
     return Path(root or default_workspace_root()) / stack_folder_name(config, layers)
-
-
-def is_stack(path: Path) -> bool:
-    return (Path(path) / MANIFEST).exists()
 
 
 def stacks_containing(workspace: str | os.PathLike[str]) -> list[Path]:
@@ -50,6 +45,23 @@ def stacks_containing(workspace: str | os.PathLike[str]) -> list[Path]:
         if isinstance(names, dict) and ws.name in names.values():
             found.append((-len(names), d.name, d))
     return [p for _, _, p in sorted(found)]
+
+
+def stacks_for(config: BuildConfig, root: str | os.PathLike[str] | None = None) -> dict[Path, list[int]]:
+    """Stacks under `root` built from `config` (any layers), each with the layers whose workspace is on
+    disk: what `analyze --layers` may use without building anything."""
+    root_path = Path(root or default_workspace_root())
+    shared = config.with_(layer=0)
+    found: dict[Path, list[int]] = {}
+    for d in sorted(root_path.iterdir()) if root_path.is_dir() else []:
+        try:
+            manifest = StackManifest.from_dict(json.loads((d / MANIFEST).read_text()))
+            same = BuildConfig.from_dict(manifest.config).with_(layer=0) == shared
+        except (OSError, ValueError, KeyError, TypeError, AutoInterpError):
+            continue  # not a stack, or one this version cannot read: nothing to offer
+        if same:
+            found[d] = [x for x in manifest.layers if is_built(root_path / manifest.workspaces[x])]
+    return found
 
 
 def _lineages(spaces: dict[int, Workspace], layers: list[int]) -> dict[tuple[int, int], Lineage]:

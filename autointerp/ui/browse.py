@@ -13,6 +13,7 @@ import torch
 from autointerp.core.space import centroid_map
 from autointerp.explain.explainers.contract import Rule
 from autointerp.explain.explainers.parse import rule_text
+from autointerp.formatting import confidence_text, confidence_value, span_text
 from autointerp.records import CentroidExplanation, SentenceRow, Status
 
 if TYPE_CHECKING:
@@ -152,7 +153,7 @@ def explanation_table(interp: KMeansAutoInterp, explanations: dict[int, Centroid
 
 def confidence_cell(confidence: float, status: Status | None) -> float | None:
     """A table cell: the measured confidence, or empty when nothing measured it."""
-    return round(confidence, 2) if status is not None and status.measured else None
+    return confidence_value(confidence) if status is not None and status.measured else None
 
 
 def table_rows(rows: list[SentenceRow]) -> list[dict[str, Any]]:
@@ -184,7 +185,7 @@ def score_rows(e: CentroidExplanation) -> list[dict[str, Any]]:
             "method": s.method,
             "status": str(s.status),
             "balanced accuracy": s.balanced_accuracy,
-            "95% CI": f"{s.ci_low} – {s.ci_high}" if s.ci_low is not None else "—",
+            "95% CI": span_text(s.ci_low, s.ci_high),
             "TPR (members)": s.tpr,
             "TNR (nearest centroids)": s.tnr_hard,
             "TNR (random)": s.tnr_random,
@@ -226,7 +227,7 @@ def cache_rows(interp: KMeansAutoInterp, records: list[CentroidExplanation]) -> 
         {
             "centroid_id": e.centroid_id,
             "explanation": e.explanation,
-            "confidence": round(e.confidence, 3) if e.measured else None,
+            "confidence": confidence_value(e.confidence) if e.measured else None,
             "method": e.info.explainer or "",
             "status": str(e.status),
             "stale": bool(interp.stale_reasons(e)),
@@ -274,7 +275,7 @@ def score_breakdown(e: CentroidExplanation) -> list[dict[str, str]]:
 
 def regenerate_message(old: CentroidExplanation | None, new: CentroidExplanation) -> tuple[bool, str]:
     """(changed, what to tell the user) after a regeneration: saying nothing when nothing changed looks broken."""
-    conf = f"{new.confidence:.2f}" if new.measured else f"not measured ({new.status})"
+    conf = confidence_text(new.confidence) if new.measured else f"not measured ({new.status})"
     if old is None:
         return True, f"Centroid {new.centroid_id} explained: {new.explanation!r}, confidence {conf}."
     same_text = old.explanation == new.explanation
@@ -285,7 +286,7 @@ def regenerate_message(old: CentroidExplanation | None, new: CentroidExplanation
             f"The {new.info.explainer or 'current'} explainer gives the same answer for the same evidence; "
             "choose another explainer in the sidebar, or edit the explanation in Cache review."
         )
-    before = f"{old.confidence:.2f}" if old.measured else "not measured"
+    before = confidence_text(old.confidence if old.measured else None)
     return (
         True,
         f"Regenerated centroid {new.centroid_id}: {old.explanation!r} ({before}) → {new.explanation!r} ({conf}).",

@@ -11,6 +11,7 @@ import html
 from typing import Any
 
 from autointerp.constants import LOW_CONFIDENCE, TRIVIAL_FLAGS
+from autointerp.formatting import confidence_text as fmt_confidence
 from autointerp.records import SentenceRow
 
 
@@ -61,7 +62,7 @@ def confidence_text(row: SentenceRow) -> str:
         return "unexplained"
     if not row.measured:
         return f"not measured ({row.status})"
-    return f"{row.confidence:.2f}" + (" (low: uncertain)" if row.confidence < LOW_CONFIDENCE else "")
+    return fmt_confidence(row.confidence) + (" (low: uncertain)" if row.confidence < LOW_CONFIDENCE else "")
 
 
 def tooltip_html(row: SentenceRow) -> str:

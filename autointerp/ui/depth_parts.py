@@ -11,6 +11,7 @@ from typing import Any
 import plotly.graph_objects as go
 
 from autointerp.analysis.depth import DepthAnalysis
+from autointerp.formatting import confidence_text, confidence_value, count_text
 from autointerp.records import CentroidExplanation, SentenceRow
 from autointerp.stack.lineage import Flow, Lineage
 from autointerp.ui.chips import CHIP_CSS, centroid_color, chip_classes, esc, tooltip_html, visible
@@ -91,7 +92,7 @@ def _nodes(depth: DepthAnalysis) -> tuple[dict[tuple[int, int], int], dict[str, 
         for rank, (cid, toks) in enumerate(tokens.items()):
             index[(layer, cid)] = len(index)
             e = a.explanations.get(cid)
-            conf = f"{e.confidence:.2f}" if e and e.measured else "not measured"
+            conf = confidence_text(e.confidence if e and e.measured else None)
             cols["label"].append(f"L{layer} c{cid}")
             cols["color"].append(centroid_color(cid))
             cols["x"].append(0.001 + 0.998 * li / max(1, n - 1))
@@ -118,7 +119,9 @@ def sankey_figure(depth: DepthAnalysis, lineages: dict[tuple[int, int], Lineage]
             links["target"].append(index[(b, cb)])
             links["value"].append(len(toks))
             links["color"].append(_rgba(centroid_color(ca), 0.45))
-            links["customdata"].append(html.escape(", ".join(toks[:10]), quote=False) + corpus)
+            links["customdata"].append(
+                count_text(len(toks), "token") + ": " + html.escape(", ".join(toks[:10]), quote=False) + corpus
+            )
     fig = go.Figure(
         go.Sankey(
             arrangement="snap",
@@ -135,7 +138,7 @@ def sankey_figure(depth: DepthAnalysis, lineages: dict[tuple[int, int], Lineage]
             },
             link={
                 **links,
-                "hovertemplate": "%{source.label} → %{target.label}: %{value} token(s)<br>%{customdata}<extra></extra>",
+                "hovertemplate": "%{source.label} → %{target.label}: %{customdata}<extra></extra>",
             },
         )
     )
@@ -179,7 +182,7 @@ def flow_rows(
                 "share": round(f.share, 3),
                 "tokens": f.count,
                 "explanation": e.explanation if e else "",
-                "confidence": round(e.confidence, 2) if e and e.measured else None,
+                "confidence": confidence_value(e.confidence) if e and e.measured else None,
             }
         )
     return rows
@@ -189,10 +192,10 @@ def flow_text(row: dict[str, Any]) -> str:
     """ "**34%** (15 tokens) — Prepositions · 0.81"; markdown, so the explanation is escaped."""
     n = row["tokens"]
     share = f"{row['share']:.0%}" if row["share"] >= 0.01 else "<1%"
-    head = f"**{share}** ({n:,} token{'s' if n != 1 else ''})"
+    head = f"**{share}** ({count_text(n, 'token')})"
     if not row["explanation"]:
         return f"{head} — *unexplained*"
-    conf = f"{row['confidence']:.2f}" if row["confidence"] is not None else "not measured"
+    conf = confidence_text(row["confidence"])
     text = html.escape(row["explanation"], quote=False)
     for ch in "\\`*_{}[]<>()#+-.!|~$":
         text = text.replace(ch, "\\" + ch)

@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 
 from autointerp.config import BuildConfig
+from autointerp.formatting import confidence_text as fmt_confidence
 from autointerp.records import SentenceRow
 from autointerp.ui.chips import centroid_color, confidence_text, esc, token_chips_html, visible
 
@@ -37,7 +38,7 @@ footer{color:#777;font-size:12px;margin-top:32px}
 
 
 def _cell(row: SentenceRow) -> str:
-    conf = f"{row.confidence:.2f}" if row.measured else "not measured"
+    conf = fmt_confidence(row.confidence if row.measured else None)
     status = str(row.status) if row.status is not None else "unexplained"
     return (
         f'<tr><td class="num">{row.position}</td><td class="tok">{esc(visible(row.token_str))}</td>'

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import plotly.graph_objects as go
 
+from autointerp.formatting import confidence_text
 from autointerp.ui.browse import CentroidSummary
 from autointerp.ui.chips import centroid_color, visible
 
@@ -40,7 +41,10 @@ def centroid_map_figure(table: list[CentroidSummary], selected: int | None = Non
                 y=[r.y for r in part],
                 mode="markers",
                 marker=marker,
-                customdata=[[r.centroid_id, r.population, f"{r.confidence:.2f}" if explained else "—"] for r in part],
+                customdata=[
+                    [r.centroid_id, r.population, confidence_text(r.confidence if explained else None, "—")]
+                    for r in part
+                ],
                 text=[html.escape(r.explanation or "(unexplained)", quote=False) for r in part],
                 hovertemplate="centroid %{customdata[0]}<br>%{text}<br>confidence %{customdata[2]}"
                 "<br>population %{customdata[1]}<extra></extra>",

@@ -15,6 +15,7 @@ import httpx
 
 from autointerp.core.nnsight_mount import prepare_async_http
 from autointerp.errors import LLMError
+from autointerp.formatting import count_text
 
 log = logging.getLogger(__name__)
 RETRY_STATUS = {408, 409, 429, 500, 502, 503, 504}
@@ -111,7 +112,7 @@ async def post_with_retry(
                     pass
         if attempt < retries:
             await asyncio.sleep(backoff * 2**attempt)
-    raise LLMError(f"the LLM call failed after {retries + 1} attempts ({last})", reason=reason)
+    raise LLMError(f"the LLM call failed after {count_text(retries + 1, 'attempt')} ({last})", reason=reason)
 
 
 class HTTPChatClient:
