@@ -152,17 +152,9 @@ class ConceptCoder:
         wn_pos = WORDNET_POS.get(pos)
         if wn_pos is None or not any(c.isalpha() for c in word):
             return NO_CONCEPTS
-        sense = self._sense(word, wn_pos, proper=pos == "PROPN", ent=ent)
-        if sense is None:
-            return NO_CONCEPTS
         ids = []
-        if sense.lexname not in EXCLUDED_LEXNAMES:
-            ids.append(self._feature(f"lex:{sense.lexname}"))
-        for s in (sense, *self.wn.ancestors(sense)):
-            if s.name not in EXCLUDED_SYNSETS:
-                ids.append(self._feature(f"syn:{s.name}", s.lemmas))
-        for kind, s in self._modifier_concepts(sense):
-            ids.append(self._feature(f"{kind}:{s.name}", s.lemmas))
+        for sense in self._senses(word, wn_pos, proper=pos == "PROPN", ent=ent):
+            ids += self._sense_ids(sense)
         if not ids:
             return NO_CONCEPTS
         key = tuple(sorted(set(ids)))
@@ -172,17 +164,33 @@ class ConceptCoder:
             self._sets.append(key)
         return code
 
-    def _sense(self, word: str, wn_pos: str, proper: bool, ent: str) -> Any:
+    def _sense_ids(self, sense: Any) -> list[int]:
+        """Feature ids of one sense: its lexicographer file, itself and its hypernyms, what it modifies."""
+        ids = []
+        if sense.lexname not in EXCLUDED_LEXNAMES:
+            ids.append(self._feature(f"lex:{sense.lexname}"))
+        for s in (sense, *self.wn.ancestors(sense)):
+            if s.name not in EXCLUDED_SYNSETS:
+                ids.append(self._feature(f"syn:{s.name}", s.lemmas))
+        for kind, s in self._modifier_concepts(sense):
+            ids.append(self._feature(f"{kind}:{s.name}", s.lemmas))
+        return ids
+
+    def _senses(self, word: str, wn_pos: str, proper: bool, ent: str) -> list[Any]:
+        """A common word carries the first sense of each of its base forms: 'terms' both footing.n.01 (the
+        lemma 'terms', "on good terms") and term.n.01 (the plural of 'term'). Which one a cluster means is
+        then what its members share, found by the rule search, not fixed here by the lemma that happens
+        to be listed first. A name keeps one sense: its named instance, else the first."""
         if not proper:
-            return self.wn.first_sense(word, wn_pos)
+            return self.wn.first_senses(word, wn_pos)
         lemma = self.wn.morphy(word, wn_pos)
         senses = [self.wn.synset(wn_pos, o) for o in self.wn.offsets(lemma, wn_pos)] if lemma else []
         named = [s for s in senses if s.instance_of]
         if named:
-            return named[0]  # Paris -> Paris.n.01 (an instance of national_capital), not plaster of Paris
+            return named[:1]  # Paris -> Paris.n.01 (an instance of national_capital), not plaster of Paris
         if senses and ent not in NAMED_ONLY:
-            return senses[0]
-        return None
+            return senses[:1]
+        return []
 
     def _modifier_concepts(self, sense: Any) -> list[tuple[str, Any]]:
         """What an adjective or adverb is about, since they have no hypernyms: the head of a satellite's

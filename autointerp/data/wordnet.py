@@ -179,6 +179,13 @@ class WordNet:
     # ------------------------------------------------------------------ lookup
     def morphy(self, word: str, pos: str) -> str | None:
         """WordNet's base form of `word` for `pos` ('ran' -> 'run', 'cities' -> 'city'), or None."""
+        forms = self.base_forms(word, pos)
+        return forms[0] if forms else None
+
+    def base_forms(self, word: str, pos: str) -> list[str]:
+        """Every base form WordNet knows for `word`, the word itself first when it is a lemma: 'terms' is
+        both the lemma 'terms' (footing.n.01, "on good terms") and the plural of 'term'; 'saw' is both the
+        verb 'saw' and the past of 'see'. Which one a text means is for its context to decide."""
         form = word.lower().replace(" ", "_")
         index = self.index[ADJ if pos == "s" else pos]
 
@@ -187,8 +194,7 @@ class WordNet:
 
         exc = self.exceptions[ADJ if pos == "s" else pos]
         if form in exc:
-            found = known([form, *exc[form]])
-            return found[0] if found else None
+            return known([form, *exc[form]])
         rules = SUFFIXES[ADJ if pos == "s" else pos]
 
         def apply(forms: list[str]) -> list[str]:
@@ -199,7 +205,7 @@ class WordNet:
         while not found and forms:
             forms = apply(forms)
             found = known(forms)
-        return found[0] if found else None
+        return found
 
     def first_sense(self, word: str, pos: str) -> Synset | None:
         """The most frequent sense (WordNet lists senses by tagged frequency) of the base form of `word`."""
@@ -208,6 +214,11 @@ class WordNet:
             return None
         offsets = self.offsets(lemma, pos)
         return self.synset(pos, offsets[0]) if offsets else None
+
+    def first_senses(self, word: str, pos: str) -> list[Synset]:
+        """The first sense of each base form of `word` (see `base_forms`), the word's own lemma first."""
+        senses = [self.synset(pos, o[0]) for o in (self.offsets(f, pos) for f in self.base_forms(word, pos)) if o]
+        return list({s.offset: s for s in senses}.values())
 
     def offsets(self, lemma: str, pos: str) -> list[int]:
         """The lemma's synsets, most frequent sense first (index line: pos, counts, pointer symbols, offsets)."""

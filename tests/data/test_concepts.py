@@ -39,6 +39,19 @@ def test_known_words_get_their_concepts(coder):
 
 
 @needs_wordnet
+def test_a_word_carries_the_first_sense_of_each_of_its_base_forms(coder):
+    """'terms' is the lemma 'terms' (footing.n.01, "on good terms") and the plural of 'term': both senses
+    are kept, so a cluster of word/term/name can be named by what its members share (issue 18)."""
+    terms = coder.concepts("terms", "NOUN")
+    assert {"syn:term.n.01", "syn:language_unit.n.01", "syn:footing.n.01"} <= set(terms)
+    assert "syn:name.n.01" in coder.concepts("names", "NOUN")  # not only name_calling.n.01
+    saw = coder.concepts("saw", "VERB")
+    assert "syn:see.v.01" in saw and "syn:saw.v.01" in saw  # the past of 'see' and the verb 'saw'
+    assert coder.concepts("cities", "NOUN") == coder.concepts("city", "NOUN")  # one base form: unchanged
+    assert WordNet().base_forms("terms", "n") == ["terms", "term"]
+
+
+@needs_wordnet
 def test_uninformative_top_nodes_are_left_out(coder):
     seen = set()
     for word, pos in [("fox", "NOUN"), ("idea", "NOUN"), ("hammer", "NOUN"), ("war", "NOUN"), ("quickly", "ADV")]:

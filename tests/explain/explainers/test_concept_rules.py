@@ -93,6 +93,20 @@ def test_animal_words_against_tool_words_get_a_concept_label(coder):
 
 
 @needs_wordnet
+def test_a_cluster_is_named_by_the_sense_its_members_share_not_a_first_sense_none_means(coder):
+    """Issue 18: the default workspace's word/term/name centroid was labelled "Footings" (footing.n.01, the
+    first sense of the lemma 'terms'). Real WordNet data: the label must name what word, term and name share."""
+    members = [word(coder, w) for w in ["word", "words", "term", "terms", "name", "names"] * 4]
+    others = [word(coder, w) for w in (OTHERS + ANIMALS[:6]) * 2]
+    d = asyncio.run(OfflineExplainer().explain(evidence(members, others, others)))
+    parts = concept_parts(d.rule)
+    assert parts is not None, d.explanation
+    assert "footing" not in d.explanation.lower() and "name calling" not in d.explanation.lower(), d.explanation
+    assert set(parts.concepts) & {"syn:language_unit.n.01", "lex:noun.communication"}, d.explanation
+    assert d.evidence["validation_balanced_accuracy"] > 0.95
+
+
+@needs_wordnet
 def test_a_cluster_no_concept_explains_keeps_its_word_class(coder):
     # nouns of every kind, against verbs: the word class separates them, no concept does
     members = [word(coder, w) for w in (ANIMALS[:5] + TOOLS[:5] + OTHERS) * 2]
