@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 
 from autointerp.config import BuildConfig
 from autointerp.records import SentenceRow
-from autointerp.ui.chips import centroid_color, confidence_text, esc, token_chips_html, visible
+from autointerp.ui.chips import centroid_color, confidence_text, esc, segments, token_chips_html, visible
 
 # Nothing may load: no script, font, image, frame or connection; inline styles only.
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'"
@@ -88,7 +88,7 @@ def analysis_html(
         f'<p class="about">{about_line}</p>' if about_line else "",
         f'<p class="about">{esc(notice)}</p>' if notice else "",
         "<h2>Tokens</h2>",
-        token_chips_html(list(rows)),
+        *(token_chips_html(b, block_id=f"ai-chips-{i}") for i, b in enumerate(segments(list(rows)))),
         '<p class="legend">Each chip is a token coloured by its centroid; hover or click it for the explanation, '
         "its measured confidence, the activation and the margin to the runner-up centroid. Dashed chips have low "
         "measured confidence, dotted ones were not measured, hatched ones belong to trivial clusters.</p>",
