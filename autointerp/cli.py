@@ -15,6 +15,7 @@ from autointerp.config import BuildConfig, default_workspace_root, parse_layers
 from autointerp.errors import AutoInterpError, InputError
 from autointerp.explain.clients.factory import ClientSettings, Provider
 from autointerp.records import SentenceRow
+from autointerp.tokens import visible
 
 if TYPE_CHECKING:
     from autointerp.analysis.depth import DepthAnalysis
@@ -81,7 +82,7 @@ def format_table(rows: list[SentenceRow]) -> str:
     """The documented layout: Pos, Token, C-ID, Conf, Act, Explanation ("n/m": not measured)."""
     out = [f"{'Pos':<5}{'Token':<13}{'C-ID':<6}{'Conf':<7}{'Act':<8}Explanation", "-" * 78]
     for r in rows:
-        tok = r.token_str.replace("\n", "\\n")
+        tok = visible(r.token_str)
         conf = f"{r.confidence:<7.2f}" if r.measured else f"{'n/m':<7}"
         out.append(f"{r.position:<5}{tok[:12]:<13}{r.centroid_id:<6}{conf}{r.activation:<8.3f}{r.explanation}")
     return "\n".join(out)
@@ -102,7 +103,7 @@ def format_depth_table(depth: DepthAnalysis, expl_width: int = 22) -> str:
     )
     out = [head, sub, "-" * len(sub)]
     for r in depth.rows:
-        tok = r.token_str.replace("\n", "\\n")
+        tok = visible(r.token_str)
         line = f"{r.position:<5}{tok[:12]:<13}"
         for c in r.by_layer:
             conf = f"{c.confidence:<6.2f}" if c.confidence is not None else f"{'n/m':<6}"

@@ -12,6 +12,7 @@ from autointerp.build.space import CentroidSpace
 from autointerp.errors import InputError
 from autointerp.explain.lifecycle import Explanations, LLMChoice
 from autointerp.records import CentroidExplanation, SentenceRow
+from autointerp.tokens import token_texts
 
 
 @dataclass(repr=False)
@@ -38,8 +39,9 @@ class Site:
 
 
 def decode_tokens(tokenizer: Any, ids: list[int]) -> list[str]:
-    """Each token on its own, as the chips show it."""
-    return [tokenizer.decode([int(t)]) for t in ids]
+    """Each token as every view shows it: a byte piece of a character as that character or its bytes, never "�"
+    (`autointerp.tokens`)."""
+    return token_texts(tokenizer, ids)
 
 
 class SentenceAnalyzer:

@@ -14,6 +14,9 @@ import numpy as np
 
 from autointerp.constants import LOW_CONFIDENCE, TRIVIAL_FLAGS
 from autointerp.records import SentenceRow
+from autointerp.tokens import visible
+
+__all__ = ["visible"]  # how a token is shown lives in the core (`autointerp.tokens`); the pages import it here
 
 
 def srgb_to_lab(rgb: np.ndarray) -> np.ndarray:
@@ -58,11 +61,6 @@ def esc(s: Any) -> str:
     return html.escape(str(s), quote=True)
 
 
-def visible(tok: str) -> str:
-    """Whitespace made visible: · for a space, ↵ for a newline, → for a tab."""
-    return tok.replace(" ", "·").replace("\n", "↵").replace("\t", "→") or "∅"
-
-
 CHIP_CSS = """
 <style>
 [data-testid="stElementContainer"]:has(.ai-chips),[data-testid="stHtml"]:has(.ai-chips){position:relative;z-index:50;overflow:visible}
@@ -99,7 +97,7 @@ def confidence_text(row: SentenceRow) -> str:
 
 def tooltip_html(row: SentenceRow) -> str:
     lines = [
-        f"<b>token</b> {esc(repr(row.token_str))} · pos {row.position}",
+        f"<b>token</b> {esc(visible(row.token_str))} · pos {row.position}",
         f"<b>centroid</b> {row.centroid_id}",
         f"<b>explanation</b> {esc(row.explanation or '(unexplained)')}",
         f"<b>confidence</b> {esc(confidence_text(row))}",
