@@ -48,6 +48,13 @@ RUN if [ "$BAKE" = "1" ]; then \
 # After the bake, so that editing the start script does not rebuild the workspace.
 COPY scripts/docker-start.sh scripts/
 
+# Not root: a process that serves a web page (and runs a model on what it is given) gets no more than it needs.
+# A fresh named volume takes /data's owner from the image, so the app can write its workspaces there; a volume
+# made by an older, root-run image needs `docker run --rm -u 0 -v autointerp-data:/data autointerp chown -R
+# 10001:10001 /data` once.
+RUN useradd --system --uid 10001 --user-group --create-home --home-dir /home/app app \
+ && mkdir -p /data && chown app:app /data
+USER app
 VOLUME /data
 EXPOSE 8501
 # Inside the container the app must listen on 0.0.0.0: Docker forwards a published port to the container's

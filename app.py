@@ -29,6 +29,7 @@ from autointerp.explain.clients.factory import HTTP_CLIENTS, ClientSettings, Pro
 from autointerp.prepare import disable_pymount  # noqa: E402
 from autointerp.ui.browse import workspace_labels  # noqa: E402
 from autointerp.ui.chips import esc  # noqa: E402
+from autointerp.ui.eta import duration_text, time_left  # noqa: E402
 from autointerp.workspace import list_workspaces  # noqa: E402
 from pages._shared.widgets import follow_deep_link, linked_workspace  # noqa: E402
 
@@ -48,7 +49,11 @@ def shared_model(name: str, dtype: str):
     in here: Streamlit replays the elements a cached function drew, and the build's log is gone by then.)"""
     from autointerp.prepare import load_model
 
-    return load_model(name, dtype=dtype)
+    t = time.perf_counter()
+    model = load_model(name, dtype=dtype)
+    # The server log says each load, so that "once per server process, whatever the sessions" can be checked.
+    print(f"loaded the model {name} ({dtype}) in {time.perf_counter() - t:.1f} s", flush=True)
+    return model
 
 
 @st.cache_resource(show_spinner=False, max_entries=3)
@@ -86,7 +91,9 @@ class StageLog:
         elif done < total and now - self.shown < 1.0:  # each update repaints the browser on the same cores
             return
         self.shown = now
-        self.bar.progress(min(1.0, done / max(total, 1)), text=f"{stage}: {done:,} / {total:,}")
+        left = time_left(done, total, now - self.t)
+        eta = f" · {duration_text(left)} left in this stage (measured)" if left is not None and done < total else ""
+        self.bar.progress(min(1.0, done / max(total, 1)), text=f"{stage}: {done:,} / {total:,}{eta}")
 
     def finish(self) -> None:
         self._close_stage()
@@ -97,8 +104,9 @@ def first_launch() -> None:
     st.title("k-means autointerp")
     st.info(
         "No workspace yet. Building the default one: the embedded SmolLM2-135M-Instruct on English "
-        "Wikipedia text, with every centroid explained offline. This takes about a minute once on 2 cores; "
-        "later launches load it in seconds."
+        "Wikipedia text, with every centroid explained offline. This happens once (a few minutes on 2 cores, more "
+        "while other work shares them); each stage below shows its time left, measured from its own progress. "
+        "Later launches load the workspace in seconds."
     )
     from autointerp.prepare import prepare_workspace, release_memory, resolve_model_path
 

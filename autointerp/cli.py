@@ -17,6 +17,7 @@ from autointerp.errors import AutoInterpError, InputError
 from autointerp.explain.clients.factory import ClientSettings, Provider
 from autointerp.formatting import confidence_text, count_text, rounded
 from autointerp.records import CentroidExplanation, SentenceRow
+from autointerp.tokens import visible
 
 if TYPE_CHECKING:
     from autointerp.analysis.depth import DepthAnalysis
@@ -83,7 +84,7 @@ def format_table(rows: list[SentenceRow]) -> str:
     """The documented layout: Pos, Token, C-ID, Conf, Act, Explanation ("n/m": not measured)."""
     out = [f"{'Pos':<5}{'Token':<13}{'C-ID':<6}{'Conf':<7}{'Act':<8}Explanation", "-" * 78]
     for r in rows:
-        tok = r.token_str.replace("\n", "\\n")
+        tok = visible(r.token_str)
         conf = f"{confidence_text(r.confidence if r.measured else None, 'n/m'):<7}"
         out.append(f"{r.position:<5}{tok[:12]:<13}{r.centroid_id:<6}{conf}{r.activation:<8.3f}{r.explanation}")
     return "\n".join(out)
@@ -104,7 +105,7 @@ def format_depth_table(depth: DepthAnalysis, expl_width: int = 22) -> str:
     )
     out = [head, sub, "-" * len(sub)]
     for r in depth.rows:
-        tok = r.token_str.replace("\n", "\\n")
+        tok = visible(r.token_str)
         line = f"{r.position:<5}{tok[:12]:<13}"
         for c in r.by_layer:
             conf = f"{confidence_text(c.confidence, 'n/m'):<6}"

@@ -12,7 +12,15 @@ from autointerp.errors import InputError
 from autointerp.explain.outcomes import failures_markdown
 from autointerp.ui import links
 from autointerp.ui.browse import centroid_details, table_rows
-from autointerp.ui.chips import centroid_color, confidence_text, esc, examples_html, segments, token_chips_html
+from autointerp.ui.chips import (
+    centroid_color,
+    confidence_text,
+    esc,
+    examples_html,
+    segments,
+    token_chips_html,
+    visible,
+)
 from autointerp.ui.export import about_workspace, analysis_html, chips_svg
 from pages._shared.depth_view import depth_section, layer_selector
 from pages._shared.widgets import chips, clicked_position, copy_link_button, require_app
@@ -85,7 +93,7 @@ def token_panel(r, analysis) -> None:
         head, close = st.columns([6, 1])
         head.html(
             f'<h4 style="margin:0"><span style="background:{centroid_color(cid)};padding:0 8px;border-radius:4px">'
-            f"Centroid {cid}</span> · token {esc(repr(r.token_str))} at position {r.position}</h4>"
+            f"Centroid {cid}</span> · token {esc(visible(r.token_str))} at position {r.position}</h4>"
         )
         if close.button("Close", key="close_panel"):
             st.session_state["token_sel"] = None

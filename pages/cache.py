@@ -117,6 +117,7 @@ if len(df):
             st.error(f"Regeneration failed and nothing was saved: {new.info.error}")
         else:
             st.session_state["_cache_flash"] = regenerate_message(old, new)
+            st.session_state.pop(f"edit_text_{target}", None)  # the field shows the new text
             st.rerun()
     if a4.button("Delete", key="delete") and target is not None:
         st.session_state["_undo_delete"] = interp.cache.get(int(target))  # kept in this session for Undo
@@ -127,9 +128,10 @@ if len(df):
         current = interp.cache.get(int(target))
         if current is not None:
             st.caption(f"Saved {current.timestamp.replace('T', ' ')} by {current.info.explainer or 'unknown'}.")
-        new_text = st.text_input(
-            "Edit this explanation", value=current.explanation if current else "", key=f"edit_text_{target}"
-        )
+        field = f"edit_text_{target}"
+        if field not in st.session_state:  # the state, not `value=`: an import rewrites the state (above), and a
+            st.session_state[field] = current.explanation if current else ""  # widget given both logs a warning
+        new_text = st.text_input("Edit this explanation", key=field)
         if st.button("Save edit", key="save_one"):
             try:
                 rec = asyncio.run(interp.edit_explanation(int(target), new_text, llm_client=client))

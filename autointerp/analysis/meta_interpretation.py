@@ -16,6 +16,7 @@ from autointerp.explain.features import STRUCTURE, category_of, shape, word_clas
 from autointerp.explain.prompts.meta import SCHEMA, meta_prompt
 from autointerp.formatting import confidence_text, confidence_value
 from autointerp.records import SentenceRow
+from autointerp.tokens import visible
 
 GROUPS = {
     "structure": "SYNTACTIC STRUCTURE (punctuation and boundaries)",
@@ -86,7 +87,7 @@ def grounded_facts(analysis: SentenceAnalysis) -> list[Fact]:
 
 def _tokens(f: Fact, n: int = 6) -> str:
     """The fact's distinct tokens in text order, with a count when one repeats, and "…" past `n`."""
-    counts = Counter(t.strip() or t for t in f.tokens)
+    counts = Counter(t.strip() or visible(t) for t in f.tokens)  # a space token reads "·", not "' '"
     shown = [f"{t!r} ×{c}" if c > 1 else repr(t) for t, c in list(counts.items())[:n]]
     return ", ".join(shown) + (", …" if len(counts) > n else "")
 

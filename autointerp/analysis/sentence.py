@@ -14,6 +14,7 @@ from autointerp.core.space import CentroidSpace
 from autointerp.explain.lifecycle import Explanations, LLMChoice, plan_for
 from autointerp.explain.outcomes import stand_in_note
 from autointerp.records import CentroidExplanation, SentenceRow
+from autointerp.tokens import token_texts
 
 
 @dataclass(repr=False)
@@ -40,8 +41,9 @@ class Site:
 
 
 def decode_tokens(tokenizer: Any, ids: list[int]) -> list[str]:
-    """Each token on its own, as the chips show it."""
-    return [tokenizer.decode([int(t)]) for t in ids]
+    """Each token as every view shows it: a byte piece of a character as that character or its bytes, never "�"
+    (`autointerp.tokens`)."""
+    return token_texts(tokenizer, ids)
 
 
 class SentenceAnalyzer:

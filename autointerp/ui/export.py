@@ -14,7 +14,15 @@ from datetime import UTC, datetime
 from autointerp.config import BuildConfig
 from autointerp.formatting import confidence_text as fmt_confidence
 from autointerp.records import SentenceRow
-from autointerp.ui.chips import centroid_color, confidence_text, esc, token_chips_html, visible
+from autointerp.ui.chips import (
+    centroid_color,
+    chip_classes,
+    confidence_text,
+    esc,
+    segments,
+    token_chips_html,
+    visible,
+)
 
 # Nothing may load: no script, font, image, frame or connection; inline styles only.
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'"
@@ -89,7 +97,7 @@ def analysis_html(
         f'<p class="about">{about_line}</p>' if about_line else "",
         f'<p class="about">{esc(notice)}</p>' if notice else "",
         "<h2>Tokens</h2>",
-        token_chips_html(list(rows)),
+        *(token_chips_html(b, block_id=f"ai-chips-{i}") for i, b in enumerate(segments(list(rows)))),
         '<p class="legend">Each chip is a token coloured by its centroid; hover or click it for the explanation, '
         "its measured confidence, the activation and the margin to the runner-up centroid. Dashed chips have low "
         "measured confidence, dotted ones were not measured, hatched ones belong to trivial clusters.</p>",
@@ -105,30 +113,47 @@ def analysis_html(
     return "".join(parts)
 
 
-def chips_svg(rows: Sequence[SentenceRow], width: int = 960, font_px: int = 16) -> str:
+# The page's chip marks, as SVG strokes: dashed for a low measured confidence, dotted when nothing measured it.
+_SVG_STROKE = {
+    "low": ' stroke="#555" stroke-dasharray="4 2"',
+    "unmeasured": ' stroke="#888" stroke-dasharray="1.5 2"',
+}
+_SVG_HATCH = (
+    '<defs><pattern id="ai-hatch" width="8" height="8" patternUnits="userSpaceOnUse" patternTransform="rotate(45)">'
+    '<rect width="4" height="8" fill="#0000000f"/></pattern></defs>'
+)
+
+
+def chips_svg(rows: Sequence[SentenceRow], max_width: int = 960, font_px: int = 16) -> str:
     """The chips as a standalone SVG for slides: monospace, so chip widths are known without a browser.
 
-    Each chip carries a <title> (its centroid and explanation), which SVG viewers show on hover."""
-    char_w, pad, gap, line_h = font_px * 0.6, 6, 4, font_px + 14
-    x, y, out = 0.0, 0.0, []
+    The same marks as the page (dashed, dotted, hatched: `chip_classes`); lines wrap at `max_width` and the
+    image is as wide as its widest line, so a short sentence is not a strip of white. Each chip carries a
+    <title> (its centroid and explanation), which SVG viewers show on hover."""
+    char_w, pad, gap, line_h, chip_h = font_px * 0.6, 6, 4, font_px + 14, font_px + 8
+    x, y, right, out = 0.0, 0.0, 0.0, []
     for r in rows:
         label = visible(r.token_str)
         w = len(label) * char_w + 2 * pad
-        if x > 0 and x + w > width:
+        if x > 0 and x + w > max_width:
             x, y = 0.0, y + line_h
-        dash = "" if r.measured else ' stroke-dasharray="3 2"'
+        cls = chip_classes(r)
+        stroke = next((_SVG_STROKE[c] for c in cls if c in _SVG_STROKE), ' stroke="#0003"')
+        hatch = f'<rect x="{x:.1f}" y="{y:.1f}" width="{w:.1f}" height="{chip_h}" rx="4" fill="url(#ai-hatch)"/>'
         tip = f"centroid {r.centroid_id}: {r.explanation or '(unexplained)'} · confidence {confidence_text(r)}"
         out.append(
-            f'<g><title>{esc(tip)}</title><rect x="{x:.1f}" y="{y:.1f}" width="{w:.1f}" height="{font_px + 8}" '
-            f'rx="4" fill="{centroid_color(r.centroid_id)}" stroke="#0003"{dash}/>'
-            f'<text x="{x + pad:.1f}" y="{y + font_px + 1:.1f}">{esc(label)}</text></g>'
+            f'<g><title>{esc(tip)}</title><rect class="chip {" ".join(cls[1:])}" x="{x:.1f}" y="{y:.1f}" '
+            f'width="{w:.1f}" height="{chip_h}" rx="4" fill="{centroid_color(r.centroid_id)}"{stroke}/>'
+            + (hatch if "trivial" in cls else "")
+            + f'<text x="{x + pad:.1f}" y="{y + font_px + 1:.1f}">{esc(label)}</text></g>'
         )
         x += w + gap
+        right = max(right, x - gap)
         if "\n" in r.token_str:
             x, y = 0.0, y + line_h
-    height = int(y + line_h)
+    width, height = int(right) + 2, int(y + line_h)
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
-        f'font-family="DejaVu Sans Mono,Menlo,Consolas,monospace" font-size="{font_px}" fill="#111">'
+        f'font-family="DejaVu Sans Mono,Menlo,Consolas,monospace" font-size="{font_px}" fill="#111">{_SVG_HATCH}'
         f'<rect width="100%" height="100%" fill="#fff"/>{"".join(out)}</svg>'
     )

@@ -12,6 +12,10 @@ from autointerp.formatting import confidence_text
 from autointerp.ui.browse import CentroidSummary
 from autointerp.ui.chips import centroid_color, visible
 
+# For figures that are read, not explored (bars, histogram, Sankey): plotly's toolbar sits over the top right of
+# a figure, where it covered the Sankey's last "layer N" label and a long title such as the logit lens's.
+READ_ONLY = {"displayModeBar": False}
+
 
 def centroid_map_figure(table: list[CentroidSummary], selected: int | None = None) -> go.Figure:
     """2-D PCA map of centroids: size by population, colour by measured confidence, grey if unexplained

@@ -21,6 +21,7 @@ from autointerp.ui.depth_parts import (
     lineage_headings,
     sankey_figure,
 )
+from autointerp.ui.figures import READ_ONLY
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
@@ -121,7 +122,7 @@ def depth_section(stack: Stack | None, interp: Any, text: str, client: Any) -> N
         "How this text's tokens move between centroids from layer to layer (link width = tokens; hover a "
         "link for the share of the centroid's validation tokens that take the same path)."
     )
-    st.plotly_chart(sankey_figure(depth, stack.lineages), key="depth_sankey", width="stretch")
+    st.plotly_chart(sankey_figure(depth, stack.lineages), key="depth_sankey", width="stretch", config=READ_ONLY)
     st.code(depth_text(depth), language=None, wrap_lines=True)
 
 

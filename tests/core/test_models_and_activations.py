@@ -111,3 +111,30 @@ def test_concurrent_traces_on_one_model_wait_for_each_other(tiny_model):
     with ThreadPoolExecutor(4) as pool:
         results = list(pool.map(lambda _: layer_activations(tiny_model, ids, mask, 2, "layer_output"), range(24)))
     assert all(torch.equal(r, expected) for r in results)
+
+
+def test_the_embedded_conversion_logs_no_warning(tmp_path, monkeypatch):
+    """The first start converted with the weights left packed, and transformers warned that bf16 is slow for
+    packed weights (which we never run). The conversion asks for dense weights instead; it warns of nothing."""
+    import logging
+
+    from transformers.utils import logging as hf_logging
+
+    from autointerp.build.models import embedded_model_dir
+
+    monkeypatch.setenv("AUTOINTERP_CACHE", str(tmp_path))
+    warnings: list[str] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if record.levelno >= logging.WARNING:
+                warnings.append(record.getMessage())
+
+    handler = Keep()
+    hf_logging.get_logger().addHandler(handler)  # transformers' root logger, which does not propagate
+    try:
+        folder = embedded_model_dir()
+    finally:
+        hf_logging.get_logger().removeHandler(handler)
+    assert (folder / "model.safetensors").exists()
+    assert warnings == []

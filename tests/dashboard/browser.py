@@ -38,17 +38,20 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def streamlit_server(workspaces: Path) -> Iterator[str]:
-    """`streamlit run app.py` on a free loopback port over this workspaces folder; yields its URL once healthy."""
+def streamlit_server(workspaces: Path, log: Path | None = None) -> Iterator[str]:
+    """`streamlit run app.py` on a free loopback port over this workspaces folder; yields its URL once healthy.
+
+    With `log`, the server's output (its log) goes to that file, for tests that check what it says."""
     port = free_port()
+    out = open(log, "wb") if log is not None else subprocess.DEVNULL  # noqa: SIM115 - closed below
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true"]
         + ["--server.port", str(port), "--server.address", "127.0.0.1", "--server.fileWatcherType", "none"]
         + ["--browser.gatherUsageStats", "false"],
         cwd=ROOT,
         env={**os.environ, "AUTOINTERP_WORKSPACES": str(workspaces)},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stdout=out,
+        stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -63,4 +66,10 @@ def streamlit_server(workspaces: Path) -> Iterator[str]:
         yield url
     finally:
         proc.terminate()
-        proc.wait(timeout=10)
+        try:
+            proc.wait(timeout=30)  # a loaded machine can take a while to stop a server holding a model
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=30)
+        if log is not None:
+            out.close()

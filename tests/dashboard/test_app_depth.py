@@ -64,6 +64,9 @@ def test_sentence_page_shows_the_depth_view_and_switches_layer(stack_env):
     assert {label.split()[0] for label in sankey["node"]["label"]} == {"L1", "L2", "L3"}
     # every layer step carries all n tokens
     assert sum(sankey["link"]["value"]) == 2 * n
+    assert json.loads(at.get("plotly_chart")[0].proto.config)["displayModeBar"] is False  # no toolbar on "layer 3"
+    labels = {a["text"]: a["xanchor"] for a in fig["layout"]["annotations"]}
+    assert labels == {"layer 1": "left", "layer 2": "center", "layer 3": "right"}  # none cut at the edges
     facts = next(c.value for c in at.code if c.value.startswith("ACROSS LAYERS"))
     assert "layer 1:" in facts and "layer 3:" in facts
     # the layer selector asks the app for the other layer's workspace, which then analyses there

@@ -63,7 +63,7 @@ def test_chips_svg_is_well_formed_and_escaped(tiny_interp):
     svg = chips_svg(rows)
     root = ET.fromstring(svg)  # raises on anything that is not well-formed XML
     ns = "{http://www.w3.org/2000/svg}"
-    assert len(root.findall(f".//{ns}rect")) == len(rows) + 1  # background + one per chip
+    assert len([r for r in root.iter(f"{ns}rect") if "chip" in r.get("class", "").split()]) == len(rows)
     texts = [t.text for t in root.iter(f"{ns}text")]
     assert texts[0] == XSS.replace(" ", "·")  # the payload is text, shown as typed
     assert root.find(f".//{ns}script") is None
@@ -78,3 +78,26 @@ def test_cli_writes_the_html_and_nothing_on_bad_input(tiny_workspace, tmp_path, 
     bad = tmp_path / "bad.html"
     assert main(["analyze", "   ", "--workspace", str(tiny_workspace), "--html", str(bad)]) == 2
     assert not bad.exists() and not list(tmp_path.glob(".bad.html*"))
+
+
+def test_chips_svg_keeps_the_pages_marks_and_fits_its_text(tiny_interp):
+    """The SVG dropped the dashed (low confidence) and hatched (trivial) marks, and was 960 px wide for any text."""
+    rows = asyncio.run(tiny_interp.analyze("The cat sat on the mat.")).rows
+    marked = [
+        dataclasses.replace(rows[0], status=Status.SCORED, confidence=0.1),  # low: dashed
+        dataclasses.replace(rows[1], status=Status.UNSCORED, confidence=0.0),  # not measured: dotted
+        dataclasses.replace(rows[2], status=Status.SCORED, confidence=0.9, flags=["single-token"]),  # trivial
+        dataclasses.replace(rows[3], status=Status.SCORED, confidence=0.9, flags=[]),
+    ]
+    ns = "{http://www.w3.org/2000/svg}"
+    root = ET.fromstring(chips_svg(marked))
+    chips = [r for r in root.iter(f"{ns}rect") if "chip" in r.get("class", "").split()]
+    assert chips[0].get("stroke-dasharray") == "4 2" and chips[1].get("stroke-dasharray") == "1.5 2"
+    assert chips[3].get("stroke-dasharray") is None
+    hatched = [r for r in root.iter(f"{ns}rect") if r.get("fill") == "url(#ai-hatch)"]
+    assert len(hatched) == 1 and hatched[0].get("x") == chips[2].get("x")
+    assert root.find(f".//{ns}pattern").get("id") == "ai-hatch"
+    short = int(root.get("width"))
+    assert short < 300 and short >= float(chips[3].get("x")) + float(chips[3].get("width"))  # fits its 4 chips
+    long_rows = [dataclasses.replace(rows[i % len(rows)], position=i) for i in range(200)]
+    assert int(ET.fromstring(chips_svg(long_rows)).get("width")) <= 960  # a long text wraps at the maximum

@@ -8,6 +8,7 @@ from autointerp.config import BuildConfig
 from autointerp.records import SentenceRow, Status
 from autointerp.ui.browse import regenerate_message, score_breakdown, workspace_labels
 from autointerp.ui.chips import segments
+from autointerp.ui.export import analysis_html
 
 
 def row(i: int, tok: str) -> SentenceRow:
@@ -15,13 +16,23 @@ def row(i: int, tok: str) -> SentenceRow:
 
 
 def test_segments_break_at_sentence_ends_and_newlines_and_keep_every_token():
-    toks = ["A", " cat", " sat", "."] * 6 + ["\n", "Next", " line", "!"] + ["x"] * 130
+    toks = [" A", " cat", " sat", "."] * 6 + ["\n", "Next", " line", "!"] + ["x"] * 130
     rows = [row(i, t) for i, t in enumerate(toks)]
     blocks = segments(rows, min_len=12, max_len=60)
     assert [r.position for b in blocks for r in b] == list(range(len(rows)))  # nothing lost, order kept
     assert blocks[0][-1].token_str == "." and len(blocks[0]) == 12  # the first sentence end after 12 tokens
     assert any(b[-1].token_str == "\n" for b in blocks)
     assert max(len(b) for b in blocks) == 60  # a text with no sentence ends is still cut into blocks
+
+
+def test_a_decimal_point_ends_no_sentence_on_the_page_or_in_the_export():
+    toks = ["Shares", " of", " the", " company", " in", " the", " index", " of", " the", " market", " rose", " 4"]
+    toks += [".", "5", "%", " to", " a", " record", ".", " Then", " it", " fell", "."]
+    rows = [row(i, t) for i, t in enumerate(toks)]
+    blocks = segments(rows)
+    assert [b[-1].token_str for b in blocks] == [".", "."] and blocks[0][-1].position == 18  # after "record."
+    html = analysis_html(rows)
+    assert html.count('class="ai-chips"') == len(blocks)  # the export draws the page's blocks, not its own
 
 
 def test_regenerate_says_when_nothing_changed(tiny_interp):

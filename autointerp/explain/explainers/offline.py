@@ -284,7 +284,8 @@ class OfflineExplainer:
         flags = list(evidence.flags)
         if "single-token" in flags and not label.startswith("The word") and evidence.top_tokens:
             top = evidence.top_tokens[0][0]
-            if label.startswith("Tokens "):  # context-only rule: name the word and what separates it
+            if label.startswith("Tokens ") and top.strip():  # context-only rule: name the word (a space token
+                # has none to name: it read "The word ''", and a rule for the empty word matches nothing)
                 label = f"The word {top.strip()!r} {label[len('Tokens ') :]}"
             else:
                 label = f"{label} (mostly {top!r})"
