@@ -39,15 +39,15 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from autointerp import KMeansAutoInterp  # noqa: E402
-from autointerp.build.activations import iter_activations  # noqa: E402
-from autointerp.build.concepts import ConceptCoder, SplitConcepts  # noqa: E402
-from autointerp.build.corpus import Document, TokenWindows, pad_windows  # noqa: E402
-from autointerp.build.linguistic import load_tagger, tag_and_code_windows  # noqa: E402
-from autointerp.build.wordnet import WordNet  # noqa: E402
 from autointerp.config import BuildConfig  # noqa: E402
-from autointerp.explain.explainers.base import ExplanationDraft, Rule, TokenEvidence  # noqa: E402
+from autointerp.core.activations import iter_activations  # noqa: E402
+from autointerp.data.concepts import ConceptCoder, SplitConcepts  # noqa: E402
+from autointerp.data.corpus import Document, TokenWindows, pad_windows  # noqa: E402
+from autointerp.data.linguistic import load_tagger, tag_and_code_windows  # noqa: E402
+from autointerp.data.wordnet import WordNet  # noqa: E402
+from autointerp.explain.explainers.contract import ExplanationDraft, Rule, TokenEvidence  # noqa: E402
 from autointerp.explain.explainers.offline import OfflineExplainer, concept_parts  # noqa: E402
-from autointerp.explain.scorers.base import ScoreResult, ScoringSet  # noqa: E402
+from autointerp.explain.scorers.balanced_accuracy import ScoreResult, ScoringSet  # noqa: E402
 from autointerp.explain.scorers.exact import RuleScorer  # noqa: E402
 from autointerp.explain.semantics import is_concept  # noqa: E402
 from autointerp.explain.texts import TokenTexts  # noqa: E402

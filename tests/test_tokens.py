@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 
-from autointerp.analysis.meta import interpret
+from autointerp.analysis.meta_interpretation import interpret
 from autointerp.cli import format_table
 from autointerp.tokens import REPLACEMENT, token_bytes, token_label, token_texts, visible
 from autointerp.ui.browse import table_rows

@@ -120,7 +120,7 @@ def test_the_embedded_conversion_logs_no_warning(tmp_path, monkeypatch):
 
     from transformers.utils import logging as hf_logging
 
-    from autointerp.build.models import embedded_model_dir
+    from autointerp.core.models import embedded_model_dir
 
     monkeypatch.setenv("AUTOINTERP_CACHE", str(tmp_path))
     warnings: list[str] = []
