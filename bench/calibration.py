@@ -47,11 +47,12 @@ from autointerp.data.linguistic import load_tagger, tag_and_code_windows  # noqa
 from autointerp.data.wordnet import WordNet  # noqa: E402
 from autointerp.explain.explainers.contract import ExplanationDraft, Rule, TokenEvidence  # noqa: E402
 from autointerp.explain.explainers.offline import OfflineExplainer, concept_parts  # noqa: E402
-from autointerp.explain.scorers.balanced_accuracy import ScoreResult, ScoringSet  # noqa: E402
+from autointerp.explain.scorers.balanced_accuracy import ScoringSet  # noqa: E402
 from autointerp.explain.scorers.exact import RuleScorer  # noqa: E402
 from autointerp.explain.semantics import is_concept  # noqa: E402
 from autointerp.explain.texts import TokenTexts  # noqa: E402
 from autointerp.progress import TqdmProgress  # noqa: E402
+from autointerp.records import ScoreResult  # noqa: E402
 from autointerp.workspace import build_workspace  # noqa: E402
 from bench.concepts import kind_of  # noqa: E402
 
