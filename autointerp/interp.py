@@ -187,7 +187,8 @@ class KMeansAutoInterp:
 
     async def interpret_with_meta_model(self, sentence: str, k: int = 10, llm_client: LLMChoice = None) -> str:
         analysis = await self.analyze(sentence, k, llm_client)
-        return await interpret(analysis, self.text_client(llm_client))
+        fidelity = self.workspace.fidelity if self.workspace is not None else None
+        return await interpret(analysis, self.text_client(llm_client), fidelity)
 
     def text_client(self, llm_client: LLMChoice = None) -> LLMClient | None:
         """What writes meta-interpretations for this choice of client (None: the grounded offline text)."""

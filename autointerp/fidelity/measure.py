@@ -315,3 +315,8 @@ def read_text_documents(path: str, tokenizer: Any | None = None, max_tokens: int
     if tokenizer is None:
         return lines
     return [tokenizer(line, add_special_tokens=False)["input_ids"][:max_tokens] for line in lines]
+
+
+def sentence_fidelity(model: Any, target: Target, ids: Sequence[int]) -> DocumentFidelity:
+    """One text's per-token KL and CE loss recovered (the sentence page's overlay); no per-centroid pass."""
+    return measure(model, target, [list(ids)], "sentence", members=0, keep_documents=True).documents[0]
