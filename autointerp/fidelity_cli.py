@@ -12,7 +12,7 @@ from typing import Any
 from autointerp.config import BuildConfig, parse_layers
 from autointerp.errors import InputError
 from autointerp.fidelity.build_time import heldout_documents, target_for
-from autointerp.fidelity.measure import measure, read_text_documents
+from autointerp.fidelity.measure import MEMBERS_PER_CENTROID, measure, read_text_documents
 from autointerp.fidelity.records import FidelityRecord
 from autointerp.workspace import Workspace, is_built, workspace_path
 
@@ -89,7 +89,9 @@ def measure_request(req: Request) -> list[FidelityRecord]:
         else:
             docs = [model.tokenizer(x, add_special_tokens=False)["input_ids"][:128] for x in req.lines]
             source = "text-file"
-        out.append(measure(model, target, docs, source).record)
+        # a text file's figures are the headline ones: the per-centroid pass (the stored record's) is skipped
+        members = 0 if req.lines is not None else MEMBERS_PER_CENTROID
+        out.append(measure(model, target, docs, source, members=members).record)
     return out
 
 

@@ -263,7 +263,7 @@ def measure(
         raise InputError("no document has two tokens or more: nothing to patch")
     pad_id = target.sink_id if target.sink_id is not None else 0
     recs = target.reconstructions()
-    sums, counts, documents = Sums(), {}, []
+    sums, counts, documents = Sums(), dict[int, int](), list[DocumentFidelity]()
     for _, part in batches(rows, batch_tokens):
         result, lp_c, acts, mask = measure_batch(model, target, recs, part, sums, pad_id)
         if keep_documents:
