@@ -32,8 +32,12 @@ from autointerp.fidelity.patching import (
 from autointerp.fidelity.records import CentroidLoss, FidelityRecord, Figures, recovered
 
 BATCH_TOKENS = 1024  # (batch x seq) per forward: the float32 log-probabilities are 200 MB at 49k vocab
-MEMBERS_PER_CENTROID = 2
-HELDOUT_WINDOWS = 48  # 3,072 tokens of 64-token windows: the build-time sample (see bench/fidelity.py)
+# The build-time budget (issue 17: at most 15% of the default build). On the default workspace, 48 windows and
+# 2 members per centroid took 977 s against the build's 2,062 s (47%, 2 cores under heavy load): about half in
+# the four passes over the sample, half in the per-centroid rows. 24 windows (about 1,250 tokens) and one
+# member per centroid cut both about in half or more; bench/fidelity.py measures the share.
+MEMBERS_PER_CENTROID = 1
+HELDOUT_WINDOWS = 24
 TEXT_FILE_TOKENS = 128
 
 
