@@ -30,6 +30,7 @@ from autointerp.prepare import disable_pymount  # noqa: E402
 from autointerp.ui.browse import workspace_labels  # noqa: E402
 from autointerp.ui.chips import esc  # noqa: E402
 from autointerp.ui.eta import duration_text, time_left  # noqa: E402
+from autointerp.ui.fidelity import fidelity_help, fidelity_line  # noqa: E402
 from autointerp.workspace import list_workspaces  # noqa: E402
 from pages._shared.widgets import follow_deep_link, linked_workspace  # noqa: E402
 
@@ -235,6 +236,7 @@ st.sidebar.markdown(
     f"**Model** `{cfg.model.split(':')[-1]}`  \n**Layer** {cfg.layer} · **site** `{cfg.site}`  \n"
     f"**k** {interp.num_centroids} · **norm** {cfg.normalisation}  \n**Corpus** `{cfg.corpus.split(':')[-1]}`"
 )
+st.sidebar.markdown(f"**Fidelity** {fidelity_line(ws.fidelity)}", help=fidelity_help(ws.fidelity) or None)
 st.session_state["interp"] = interp
 st.session_state["llm_client"] = sidebar_explainer(interp)
 follow_deep_link()

@@ -1,4 +1,4 @@
-"""`python -m autointerp build | analyze | explain | meta`."""
+"""`python -m autointerp build | analyze | explain | meta | fidelity`."""
 
 from __future__ import annotations
 
@@ -183,6 +183,15 @@ def build_parser() -> ArgumentParser:
             p.add_argument("--concurrency", type=int, default=4, help="LLM requests in flight at once")
             p.add_argument("--max-rps", type=float, default=None, help="at most this many LLM requests per second")
             p.add_argument("--estimate-only", action="store_true", help="print the estimated LLM cost, then stop")
+    f = sub.add_parser(
+        "fidelity",
+        help="how much of the model the codebook carries: CE loss recovered and FVE (--json, --text-file, --layers)",
+    )
+    f.add_argument("--workspace", help="a built workspace folder (default: build/reuse from the flags)")
+    f.add_argument("--text-file", help="measure on this file: each non-empty line one document (first 128 tokens)")
+    f.add_argument("--json", action="store_true", help="print one JSON object (a list of them with --layers)")
+    f.add_argument("--layers", default=None, help="one figure per layer of a stack (e.g. 3,6,9,12)")
+    add_config_flags(f)
     return parser
 
 
@@ -209,6 +218,10 @@ def preflight(a: argparse.Namespace) -> None:
 def run(a: argparse.Namespace) -> int:
     from autointerp.progress import TqdmProgress
 
+    if a.cmd == "fidelity":
+        from autointerp.fidelity_cli import run_fidelity
+
+        return run_fidelity(a, config_from_args(a))
     if a.cmd == "build" and a.layers is not None:
         from autointerp.prepare import prepare_stack
 

@@ -27,6 +27,8 @@ from autointerp.explain.explainers.offline import OfflineExplainer
 from autointerp.explain.explanation_cache import CentroidExplanationCache
 from autointerp.explain.lifecycle import ExplainCounts, Explanations, Identity, ImportReport, LLMChoice, plan_for
 from autointerp.explain.splits import SplitView
+from autointerp.fidelity.build_time import target_for
+from autointerp.fidelity.measure import DocumentFidelity, sentence_fidelity
 from autointerp.records import CentroidExplanation, ScoringConfig, ValidationExample
 from autointerp.workspace import Workspace
 
@@ -198,7 +200,15 @@ class KMeansAutoInterp:
 
     async def interpret_analysis(self, analysis: SentenceAnalysis, llm_client: LLMChoice = None) -> str:
         """The meta-interpretation of an analysis already run (the dashboard and `--html` keep theirs)."""
-        return await interpret(analysis, self.text_client(llm_client))
+        fidelity = self.workspace.fidelity if self.workspace is not None else None
+        return await interpret(analysis, self.text_client(llm_client), fidelity)
+
+    def sentence_fidelity(self, token_ids: list[int]) -> DocumentFidelity:
+        """One text's per-token KL(clean || patched) and CE loss recovered under this layer's codebook."""
+        if self.workspace is None:
+            raise InputError("fidelity needs a workspace: its centre and normalisation define the patch")
+        ws = self.workspace
+        return sentence_fidelity(self.model, target_for(ws.config, self.space.centroids, ws.center, ws.info), token_ids)
 
     def text_client(self, llm_client: LLMChoice = None) -> LLMClient | None:
         """What writes meta-interpretations for this choice of client (None: the grounded offline text)."""

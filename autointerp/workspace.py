@@ -18,6 +18,7 @@ from autointerp.core.centroids_io import FitInfo, read_centroid_file, save_kmean
 from autointerp.core.index import ValidationIndex
 from autointerp.data.concepts import ConceptTable, SplitConcepts
 from autointerp.errors import CentroidFileError, WorkspaceError
+from autointerp.fidelity.records import FidelityRecord, load_record, save_record
 from autointerp.files import StagedFolder, atomic_write_text
 from autointerp.layout import Layout, is_built
 from autointerp.progress import Progress, silent
@@ -36,7 +37,7 @@ def list_workspaces(root: str | os.PathLike[str] | None = None) -> list[Path]:
     return sorted((p for p in r.iterdir() if p.is_dir() and is_built(p)), key=lambda p: p.stat().st_mtime)
 
 
-def write_workspace(result: BuildResult, target: Path) -> Path:
+def write_workspace(result: BuildResult, target: Path, fidelity: FidelityRecord | None = None) -> Path:
     """Write into a temporary sibling folder, then rename: a workspace appears whole or not at all."""
     try:
         staging = StagedFolder(target)
@@ -54,6 +55,8 @@ def write_workspace(result: BuildResult, target: Path) -> Path:
                 np.save(out.concept_codes(split), part.concepts)
         if result.concepts is not None:
             result.concepts.save(out.concept_names, out.concept_sets)
+        if fidelity is not None:
+            save_record(tmp, fidelity)
         atomic_write_text(out.config, json.dumps(result.config.to_dict(), indent=2))
         build = {"format_version": FORMAT_VERSION, "created": time.strftime("%Y-%m-%dT%H:%M:%S"), **result.stats}
         atomic_write_text(out.done, json.dumps(build, indent=2))
@@ -73,7 +76,13 @@ def build_workspace(
     target = workspace_path(config, root)
     if is_built(target) and not options.force:
         return target
-    return write_workspace(run_build(config, progress, options), target)
+    from autointerp.core.models import load_model
+    from autointerp.fidelity.build_time import measure_build
+
+    if options.model is None:
+        options = options.with_(model=load_model(config.model, dtype=config.dtype, progress=progress))
+    result = run_build(config, progress, options)
+    return write_workspace(result, target, measure_build(options.model, result, progress))
 
 
 @dataclass
@@ -95,6 +104,7 @@ class Workspace:
     center: torch.Tensor | None
     splits: dict[str, SplitData]
     build: dict[str, Any]
+    fidelity: FidelityRecord | None = None  # measured at build time; None for a workspace built before it
 
     @classmethod
     def open(cls, path: str | os.PathLike[str]) -> Workspace:
@@ -119,7 +129,7 @@ class Workspace:
                 )
                 for s in SCORED_SPLITS
             }
-            return cls(p, config, file.centroids, file.info, file.center, splits, build)
+            return cls(p, config, file.centroids, file.info, file.center, splits, build, load_record(p))
         except WorkspaceError:
             raise
         except (OSError, ValueError, KeyError, CentroidFileError) as exc:

@@ -22,6 +22,7 @@ from autointerp.ui.chips import (
     visible,
 )
 from autointerp.ui.export import about_workspace, analysis_html, chips_svg
+from autointerp.ui.fidelity import fidelity_help, fidelity_line, kl_heat_row
 from pages._shared.depth_view import depth_section, layer_selector
 from pages._shared.widgets import chips, clicked_position, copy_link_button, require_app
 
@@ -123,6 +124,30 @@ def chip_blocks(analysis, selected: int | None) -> None:
                 token_panel(analysis.rows[selected], analysis)
 
 
+def fidelity_overlay(analysis) -> None:
+    """Per token, KL(clean || patched) of the next-token distribution when this layer's activations are replaced
+    by their centroid reconstruction, and this text's own CE loss recovered (four more forward passes)."""
+    ws = interp.workspace
+    if ws is None or not st.toggle("Fidelity overlay", key="fidelity_overlay", help=fidelity_help(ws.fidelity) or None):
+        return
+    key = (st.session_state.get("analysis_key"), "fidelity")
+    if st.session_state.get("fidelity_key") != key:
+        with st.spinner("Patching this layer with the codebook…", show_time=True):
+            st.session_state["fidelity_doc"] = interp.sentence_fidelity([r.token_id for r in analysis.rows])
+        st.session_state["fidelity_key"] = key
+    doc = st.session_state["fidelity_doc"]
+    st.plotly_chart(kl_heat_row([r.token_str for r in analysis.rows], doc.kl), key="fidelity_heat", width="stretch")
+    c1, c2, c3 = st.columns(3)
+    c1.metric("This text: CE loss recovered", f"{doc.ce_recovered:.2f}", help="(ablated - patched) / (ablated - clean)")
+    ce = f"{doc.ce_clean:.2f} → {doc.ce_patched:.2f}"
+    c2.metric("CE clean → patched", ce, help=f"mean-ablated: {doc.ce_ablated:.2f}")
+    c3.metric("Workspace", fidelity_line(ws.fidelity).replace("CE loss recovered", "recovered"))
+    st.caption(
+        "Darker cells: tokens after which the model's next-token prediction changes most when this layer keeps "
+        "only what the centroids carry (KL in nats; hover for values)."
+    )
+
+
 def failure_warning(analysis) -> None:
     """The LLM's failures, said once with their detail, grouped by reason; chips and cells only say "failed"."""
     report = failures_markdown(analysis.explanations.values())
@@ -219,6 +244,7 @@ st.caption(
     "sentence; dashed chips have low measured confidence, hatched chips belong to trivial clusters."
 )
 chip_blocks(analysis, selected)
+fidelity_overlay(analysis)
 toolbar(analysis, text, selected)
 
 st.subheader("Table")

@@ -14,6 +14,7 @@ from autointerp.explain.explainers.contract import Rule
 from autointerp.explain.explainers.offline import concept_meaning
 from autointerp.explain.features import STRUCTURE, category_of, shape, word_class
 from autointerp.explain.prompts.meta import SCHEMA, meta_prompt
+from autointerp.fidelity.records import FidelityRecord
 from autointerp.formatting import confidence_text, confidence_value
 from autointerp.records import SentenceRow
 from autointerp.tokens import visible
@@ -186,9 +187,41 @@ def read_claims(text: str) -> list[dict[str, Any]]:
     return claims
 
 
-async def interpret(analysis: SentenceAnalysis, client: LLMClient | None = None) -> str:
+def fidelity_note(analysis: SentenceAnalysis, record: FidelityRecord | None, share: float = 0.1) -> str:
+    """Where the codebook loses information in this text, only from KL measured at build time: tokens whose
+    centroid is among the `share` of measured centroids the model misses most. Empty when none is."""
+    if record is None or not record.centroids:
+        return ""
+    ranked = sorted(record.centroids, key=lambda c: -c.kl_mean)
+    worst = {c.centroid_id: c for c in ranked[: max(1, int(len(ranked) * share))]}
+    hit: dict[int, list[str]] = defaultdict(list)
+    for r in analysis.rows:
+        if r.centroid_id in worst:
+            hit[r.centroid_id].append(repr(r.token_str))
+    if not hit:
+        return ""
+    parts = "; ".join(
+        f"{', '.join(toks[:4])} → centroid {cid} (KL {worst[cid].kl_mean:.2f} nats)" for cid, toks in hit.items()
+    )
+    return (
+        f"Where the codebook loses information (layer {record.layer}: CE loss recovered {record.ce_recovered:.2f}, "
+        f"FVE {record.fve:.2f}): {parts}. These centroids are among the {len(worst)} of {len(ranked)} measured whose "
+        "members, patched alone with their centroid, change the model's next-token prediction most."
+    )
+
+
+async def interpret(
+    analysis: SentenceAnalysis, client: LLMClient | None = None, fidelity: FidelityRecord | None = None
+) -> str:
     """Offline: built from the structured analysis. With an LLM: the LLM writes claims from the same facts,
-    each shown with the measured confidence of the centroids it cites."""
+    each shown with the measured confidence of the centroids it cites. Either way, the measured fidelity note
+    (`fidelity_note`) follows when this text has tokens where the codebook loses most."""
+    note = fidelity_note(analysis, fidelity)
+    text = await _interpret(analysis, client)
+    return text + ("\n\n" + note if note else "")
+
+
+async def _interpret(analysis: SentenceAnalysis, client: LLMClient | None) -> str:
     if client is None:
         return offline_interpretation(analysis)
     facts = grounded_facts(analysis)

@@ -1,0 +1,129 @@
+"""Patching a layer's site with a reconstruction, through nnterp/nnsight, and the reconstructions themselves.
+
+A reconstruction maps activations (n, hidden) to what the codebook keeps of them, in the workspace's space:
+cosine normalisation keeps the norm around the centre and the direction of the nearest centroid
+(`centre + ||x - centre|| * unit(centroid)`); none keeps the nearest centroid itself.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import torch
+
+from autointerp.build.kmeans import assign, normalise
+from autointerp.core.activations import model_device
+from autointerp.core.models import model_lock
+from autointerp.core.nnsight_mount import prepare_before_trace
+
+
+class Reconstruction(Protocol):
+    """What a dictionary keeps of each activation row; `assign` says which atom each row used."""
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor: ...
+
+    def assign(self, x: torch.Tensor) -> torch.Tensor: ...
+
+
+class CodebookReconstruction:
+    """The workspace's own reconstruction (see the module docstring)."""
+
+    def __init__(self, centroids: torch.Tensor, center: torch.Tensor | None, normalisation: str):
+        self.centroids = centroids.float()
+        self.normalisation = normalisation
+        # none: no stored centre, so the centroids' mean stands in for it (mean ablation, random baseline)
+        self.center = center.float() if center is not None else self.centroids.mean(0)
+        self.units = torch.nn.functional.normalize(self.centroids, dim=-1)
+
+    def assign(self, x: torch.Tensor) -> torch.Tensor:
+        space_center = self.center if self.normalisation == "cosine" else None
+        return assign(normalise(x.float(), space_center, self.normalisation), self.centroids)[0]
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        x = x.float()
+        ids = self.assign(x)
+        if self.normalisation != "cosine":
+            return self.centroids[ids]
+        c = self.center.to(x.device)
+        return c + (x - c).norm(dim=-1, keepdim=True) * self.units[ids].to(x.device)
+
+
+def random_directions(k: int, hidden: int, center: torch.Tensor, seed: int) -> CodebookReconstruction:
+    """The baseline: k seeded random unit directions used as a cosine codebook around the same centre."""
+    g = torch.Generator().manual_seed(int(seed))
+    dirs = torch.nn.functional.normalize(torch.randn(k, hidden, generator=g), dim=-1)
+    return CodebookReconstruction(dirs, center, "cosine")
+
+
+class MeanAblation:
+    """Every patched activation replaced by the centre: the floor CE loss recovered is measured against."""
+
+    def __init__(self, center: torch.Tensor):
+        self.center = center.float()
+
+    def assign(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.zeros(x.shape[0], dtype=torch.long)
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        return self.center.to(x.device).expand(x.shape[0], -1)
+
+
+@dataclass(frozen=True)
+class Patch:
+    """Replace the site at `mask` (batch, seq) positions by `reconstruction` of the activation there."""
+
+    reconstruction: Reconstruction
+    mask: torch.Tensor
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        mask = self.mask.to(x.device)
+        out = x.clone()
+        out[mask] = self.reconstruction(x[mask]).to(x.dtype)
+        return out
+
+
+def _site(model: Any, site: str) -> Any:
+    if site == "layer_output":
+        return model.layers_output
+    if site == "mlp_output":
+        return model.mlps_output
+    return model.attentions_output
+
+
+@dataclass
+class Forward:
+    logits: torch.Tensor  # (batch, seq, vocab) float32
+    site: torch.Tensor | None  # (batch, seq, hidden) float32, when asked for
+
+
+def forward(
+    model: Any,
+    ids: torch.Tensor,
+    attention: torch.Tensor,
+    layer: int,
+    site: str,
+    patch: Patch | None = None,
+    read_site: bool = False,
+) -> Forward:
+    """One full forward pass, the site at `layer` optionally read (before patching) and patched."""
+    import nnsight  # slow import, kept lazy
+
+    saved: dict[str, Any] = {}  # defined outside the trace: nnsight only hands back outer names
+    prepare_before_trace()
+    dev = model_device(model)
+    inputs = {"input_ids": ids.to(dev)}
+    if not bool(attention.all()):
+        inputs["attention_mask"] = attention.to(dev)
+    with model_lock(model), torch.no_grad(), model.trace(inputs):
+        if patch is not None or read_site:
+            acc = _site(model, site)
+            x = acc[layer]
+            x = x[0] if isinstance(x, tuple) else x
+            if read_site:
+                saved["site"] = nnsight.save(x.detach().clone())
+            if patch is not None:
+                acc[layer] = patch(x)
+        saved["logits"] = nnsight.save(model.logits)
+    x = saved.get("site")
+    return Forward(saved["logits"].float().cpu(), x.float().cpu() if x is not None else None)
