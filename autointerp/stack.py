@@ -94,7 +94,7 @@ def build_stack(
     if todo:
         results = run_layers(config, todo, progress, model, backend, workers)
         for layer, result in results.items():
-            write_workspace(result, targets[layer])
+            write_workspace(result, targets[layer], progress)
         stats.update(times=results[todo[0]].stats["times"], total_s=results[todo[0]].stats["total_s"])
     progress("lineage", 0, 1)
     spaces = {layer: Workspace.open(targets[layer]) for layer in layers}

@@ -18,6 +18,8 @@ from autointerp.build.index import ValidationIndex
 from autointerp.build.pipeline import SCORED_SPLITS, BuildResult, run_build
 from autointerp.config import BuildConfig, default_workspace_root
 from autointerp.errors import CentroidFileError, WorkspaceError
+from autointerp.fidelity.output_side import OutputSide
+from autointerp.fidelity.outputs import load_output_side, output_sides_for, save_output_sides
 from autointerp.files import StagedFolder, atomic_write_text
 from autointerp.progress import Progress, silent
 
@@ -66,6 +68,10 @@ class Layout:
     def concept_codes(self, split: str) -> Path:
         return self.root / f"concepts_{split}.npy"
 
+    @property
+    def output_side(self) -> Path:  # one centroid_<id>.json per centroid: what it does to the output
+        return self.root / "output_side"
+
 
 def workspace_path(config: BuildConfig, root: str | os.PathLike[str] | None = None) -> Path:
     return Path(root or default_workspace_root()) / config.folder_name()
@@ -82,8 +88,11 @@ def list_workspaces(root: str | os.PathLike[str] | None = None) -> list[Path]:
     return sorted((p for p in r.iterdir() if p.is_dir() and is_built(p)), key=lambda p: p.stat().st_mtime)
 
 
-def write_workspace(result: BuildResult, target: Path) -> Path:
-    """Write into a temporary sibling folder, then rename: a workspace appears whole or not at all."""
+def write_workspace(result: BuildResult, target: Path, progress: Progress = silent) -> Path:
+    """Write into a temporary sibling folder, then rename: a workspace appears whole or not at all.
+
+    The output side of every centroid is computed here, with the build's model (none without one)."""
+    sides, sides_s = output_sides_for(result, progress) if result.model is not None else ([], 0.0)
     try:
         staging = StagedFolder(target)
     except OSError as exc:
@@ -100,8 +109,10 @@ def write_workspace(result: BuildResult, target: Path) -> Path:
                 np.save(out.concept_codes(split), part.concepts)
         if result.concepts is not None:
             result.concepts.save(out.concept_names, out.concept_sets)
+        save_output_sides(out.output_side, sides)
         atomic_write_text(out.config, json.dumps(result.config.to_dict(), indent=2))
         build = {"format_version": FORMAT_VERSION, "created": time.strftime("%Y-%m-%dT%H:%M:%S"), **result.stats}
+        build["output_side_s"] = sides_s
         atomic_write_text(out.done, json.dumps(build, indent=2))
     return target
 
@@ -122,7 +133,7 @@ def build_workspace(
     target = workspace_path(config, root)
     if is_built(target) and not force:
         return target
-    return write_workspace(run_build(config, progress, model, backend, workers), target)
+    return write_workspace(run_build(config, progress, model, backend, workers), target, progress)
 
 
 @dataclass
@@ -178,6 +189,10 @@ class Workspace:
     @property
     def explanations_dir(self) -> Path:
         return Layout(self.path).explanations
+
+    def output_side(self, centroid_id: int) -> OutputSide | None:
+        """What the centroid does to the output (fidelity/outputs.py); None for a workspace built before it."""
+        return load_output_side(Layout(self.path).output_side, centroid_id)
 
     @property
     def attribution(self) -> str:

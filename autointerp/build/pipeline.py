@@ -48,6 +48,7 @@ class BuildResult:
     splits: dict[str, SplitResult]
     stats: dict[str, Any] = field(default_factory=dict)  # timings, token counts, attribution
     concepts: ConceptTable | None = None  # WordNet concept names and sets, when the data was installed
+    model: Any = field(default=None, repr=False)  # what ran the build: the output side needs it (fidelity/)
 
 
 def make_engine(
@@ -242,5 +243,5 @@ def run_layers(
             "concepts": annotators.concepts,
         }
         fit = fits[layer]
-        results[layer] = BuildResult(cfg, fit.centroids, fit.center, metadata, splits[layer], stats, table)
+        results[layer] = BuildResult(cfg, fit.centroids, fit.center, metadata, splits[layer], stats, table, model)
     return results
