@@ -162,7 +162,7 @@ def output_side(d) -> None:
     st.markdown("**Output side** (what the centroid makes the model predict; not part of the confidence)")
     side = d.output
     if side is not None:
-        st.markdown(f"*{esc(side.description)}*")
+        st.html(f'<p class="ai-output-description"><em>{esc(side.description)}</em></p>')  # tokens are data
     else:
         st.caption("No stored output side: this workspace was built before it (rebuild with --force).")
     left, right = st.columns(2)

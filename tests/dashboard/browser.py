@@ -63,4 +63,8 @@ def streamlit_server(workspaces: Path) -> Iterator[str]:
         yield url
     finally:
         proc.terminate()
-        proc.wait(timeout=10)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:  # a loaded machine can take longer to shut the server down
+            proc.kill()
+            proc.wait(timeout=30)

@@ -2,6 +2,7 @@
 
 import json
 
+from autointerp.ui.chips import esc
 from autointerp.workspace import Workspace
 
 from .test_app import app_env, new_app  # noqa: F401 (app_env is a fixture)
@@ -27,7 +28,7 @@ def test_the_output_side_shows_beside_the_explanation(app_env):  # noqa: F811
     assert not at.exception
     texts = [m.value for m in at.markdown]
     assert any(t.startswith("**Output side**") for t in texts)
-    assert f"*{side.description}*" in texts  # the stored description, escaped text unchanged here
+    assert any(f"<em>{esc(side.description)}</em>" in h.proto.body for h in at.html)  # the stored description
     titles = [json.loads(c.proto.spec)["layout"]["title"]["text"] for c in at.get("plotly_chart")[1:]]
     assert "Promoted tokens (logit lens, probability)" in titles
     assert ("TokenChange (mean rise, points)" in titles) == bool(side.token_change)
