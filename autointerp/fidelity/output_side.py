@@ -111,7 +111,7 @@ class CentroidGeometry:
 class ModelParts:
     """The plain torch modules the output side needs from an nnterp model (no trace: hooks and a cache)."""
 
-    lm: torch.nn.Module  # the Hugging Face causal LM
+    lm: Any  # the Hugging Face causal LM (the module inside the nnterp model)
     norm: torch.nn.Module
     head: torch.nn.Module
     site: torch.nn.Module  # the module whose output is the layer's site
@@ -123,7 +123,7 @@ class ModelParts:
         if site not in accessor:
             raise InputError(f"unknown site {site!r}")
         return cls(
-            model._model, model.ln_final._module, model.lm_head._module, accessor[site][layer]._module, model.tokenizer
+            model._module, model.ln_final._module, model.lm_head._module, accessor[site][layer]._module, model.tokenizer
         )
 
     @property
