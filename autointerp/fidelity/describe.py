@@ -75,7 +75,10 @@ def word_classes(words: Sequence[str], tagger: Any = None) -> dict[str, str]:
     if tagger is None or not words:
         return out
     unique = sorted(set(words))
-    for word, doc in zip(unique, tagger.pipe([w.strip() for w in unique], batch_size=256), strict=True):
+    off = [p for p in ("ner", "parser", "lemmatizer", "senter") if p in tagger.pipe_names]  # tags are enough
+    with tagger.select_pipes(disable=off):
+        docs = list(tagger.pipe([w.strip() for w in unique], batch_size=256))
+    for word, doc in zip(unique, docs, strict=True):
         if len(doc) == 0:
             continue
         t = doc[0]

@@ -130,3 +130,15 @@ def test_every_centroid_of_a_fresh_build_carries_its_output_side(tiny_workspace)
         assert side.alpha == pytest.approx(float(ws.metadata["median_centered_norm"]))
     assert ws.build["output_side_s"] >= 0
     assert load_output_side(folder, ws.config.k) is None  # no such centroid: no record
+
+
+def test_whole_words_are_classed_by_spacy_when_installed():
+    from autointerp.build.linguistic import load_tagger
+    from autointerp.fidelity.describe import word_classes
+
+    loaded = load_tagger()
+    if loaded is None:
+        pytest.skip("spaCy's English pipeline is not installed")
+    classes = word_classes([" years", " of", " quickly"], loaded[0])
+    assert classes == {" years": "plural nouns", " of": "prepositions", " quickly": "adverbs"}
+    assert word_classes([" Paris", " cat"]) == {" Paris": "capitalised words", " cat": "lowercase words"}
