@@ -142,3 +142,13 @@ def test_whole_words_are_classed_by_spacy_when_installed():
     classes = word_classes([" years", " of", " quickly"], loaded[0])
     assert classes == {" years": "plural nouns", " of": "prepositions", " quickly": "adverbs"}
     assert word_classes([" Paris", " cat"]) == {" Paris": "capitalised words", " cat": "lowercase words"}
+
+
+def test_the_browser_shows_the_same_promoted_tokens_as_the_build_stored(tiny_interp):
+    from autointerp.ui.browse import centroid_details, token_change_bars
+
+    d = centroid_details(tiny_interp, 2)
+    assert d.output is not None and d.output == Workspace.open(tiny_interp.workspace.path).output_side(2)
+    assert [t for t, _ in d.logit_lens] == [t.token for t in d.output.promoted]
+    assert [p for _, p in d.logit_lens] == pytest.approx([t.value for t in d.output.promoted], abs=1e-5)
+    assert token_change_bars(d.output) == [(t.token, round(100 * t.value, 3)) for t in d.output.token_change]
