@@ -51,6 +51,10 @@ class Layout:
     def concept_codes(self, split: str) -> Path:
         return self.root / f"concepts_{split}.npy"
 
+    @property
+    def output_side(self) -> Path:  # one centroid_<id>.json per centroid: what it does to the output
+        return self.root / "output_side"
+
 
 def is_built(path: Path) -> bool:
     return Layout(path).done.exists()

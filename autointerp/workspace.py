@@ -18,6 +18,9 @@ from autointerp.core.centroids_io import FitInfo, read_centroid_file, save_kmean
 from autointerp.core.index import ValidationIndex
 from autointerp.data.concepts import ConceptTable, SplitConcepts
 from autointerp.errors import CentroidFileError, WorkspaceError
+from autointerp.fidelity.build_time import measure_build
+from autointerp.fidelity.output_side import OutputSide
+from autointerp.fidelity.outputs import load_output_side, output_sides_for, save_output_sides
 from autointerp.fidelity.records import FidelityRecord, load_record, save_record
 from autointerp.files import StagedFolder, atomic_write_text
 from autointerp.layout import Layout, is_built
@@ -37,8 +40,12 @@ def list_workspaces(root: str | os.PathLike[str] | None = None) -> list[Path]:
     return sorted((p for p in r.iterdir() if p.is_dir() and is_built(p)), key=lambda p: p.stat().st_mtime)
 
 
-def write_workspace(result: BuildResult, target: Path, fidelity: FidelityRecord | None = None) -> Path:
-    """Write into a temporary sibling folder, then rename: a workspace appears whole or not at all."""
+def write_workspace(result: BuildResult, target: Path, progress: Progress = silent) -> Path:
+    """Write into a temporary sibling folder, then rename: a workspace appears whole or not at all.
+
+    Fidelity and the output side of every centroid are measured here, with the build's model (none without one)."""
+    sides, sides_s = output_sides_for(result, progress) if result.model is not None else ([], 0.0)
+    fidelity = measure_build(result.model, result, progress) if result.model is not None else None
     try:
         staging = StagedFolder(target)
     except OSError as exc:
@@ -57,8 +64,10 @@ def write_workspace(result: BuildResult, target: Path, fidelity: FidelityRecord 
             result.concepts.save(out.concept_names, out.concept_sets)
         if fidelity is not None:
             save_record(tmp, fidelity)
+        save_output_sides(out.output_side, sides)
         atomic_write_text(out.config, json.dumps(result.config.to_dict(), indent=2))
         build = {"format_version": FORMAT_VERSION, "created": time.strftime("%Y-%m-%dT%H:%M:%S"), **result.stats}
+        build["output_side_s"] = sides_s
         atomic_write_text(out.done, json.dumps(build, indent=2))
     return target
 
@@ -76,13 +85,7 @@ def build_workspace(
     target = workspace_path(config, root)
     if is_built(target) and not options.force:
         return target
-    from autointerp.core.models import load_model
-    from autointerp.fidelity.build_time import measure_build
-
-    if options.model is None:
-        options = options.with_(model=load_model(config.model, dtype=config.dtype, progress=progress))
-    result = run_build(config, progress, options)
-    return write_workspace(result, target, measure_build(options.model, result, progress))
+    return write_workspace(run_build(config, progress, options), target, progress)
 
 
 @dataclass
@@ -138,6 +141,10 @@ class Workspace:
     @property
     def explanations_dir(self) -> Path:
         return Layout(self.path).explanations
+
+    def output_side(self, centroid_id: int) -> OutputSide | None:
+        """What the centroid does to the output (fidelity/outputs.py); None for a workspace built before it."""
+        return load_output_side(Layout(self.path).output_side, centroid_id)
 
     @property
     def attribution(self) -> str:

@@ -9,7 +9,9 @@ import zlib
 import pandas as pd
 import streamlit as st
 
+from autointerp.errors import AutoInterpError
 from autointerp.explain.outcomes import failures_markdown
+from autointerp.fidelity.steer import MAX_NEW_TOKENS, MAX_STRENGTH, SteerCache, SteerRequest
 from autointerp.formatting import confidence_text
 from autointerp.records import Status
 from autointerp.ui import links
@@ -19,6 +21,8 @@ from autointerp.ui.browse import (
     neighbour_rows,
     regenerate_message,
     score_breakdown,
+    steer_text,
+    token_change_bars,
 )
 from autointerp.ui.chips import centroid_color, esc, examples_html
 from autointerp.ui.figures import bar_figure, centroid_map_figure, distance_histogram
@@ -152,9 +156,59 @@ def evidence(selected: int, d, explanations) -> None:
             st.plotly_chart(bar_figure(d.top_tokens, "Most frequent tokens", color), key="toks", width="stretch")
         if d.next_tokens:
             st.plotly_chart(bar_figure(d.next_tokens, "Tokens that follow"), key="next", width="stretch")
-        if d.logit_lens:
-            lens = bar_figure(d.logit_lens, "Logit lens: what the centroid predicts", "#9467bd")
-            st.plotly_chart(lens, key="lens", width="stretch")
+
+
+def output_side(d) -> None:
+    """What the centroid does to the output, beside (never inside) its input explanation and confidence."""
+    st.markdown("**Output side** (what the centroid makes the model predict; not part of the confidence)")
+    side = d.output
+    if side is not None:
+        st.html(f'<p class="ai-output-description"><em>{esc(side.description)}</em></p>')  # tokens are data
+    else:
+        st.caption("No stored output side: this workspace was built before it (rebuild with --force).")
+    left, right = st.columns(2)
+    if d.logit_lens:
+        lens = bar_figure(d.logit_lens, "Promoted tokens (logit lens, probability)", "#9467bd")
+        left.plotly_chart(lens, key="lens", width="stretch")
+    if side is not None and side.token_change:
+        bars = bar_figure(token_change_bars(side), "TokenChange (mean rise, points)", "#8c564b")
+        right.plotly_chart(bars, key="token_change", width="stretch")
+    if side is not None:
+        with st.expander("How the output side was measured"):
+            st.caption(side.method)
+
+
+def steer_box(selected: int) -> None:
+    """Pick a centroid and a strength, type a prompt: greedy continuations without and with its direction."""
+    st.subheader("Steer")
+    with st.form("steer_form"):
+        c1, c2, c3 = st.columns([1, 2, 1])
+        cid = c1.number_input("Centroid", 0, interp.num_centroids - 1, value=selected, key=f"steer_c_{selected}")
+        strength = c2.slider("Strength (x the typical activation norm)", -MAX_STRENGTH, MAX_STRENGTH, 2.0, 0.5)
+        new = c3.number_input("New tokens", 1, MAX_NEW_TOKENS, 20)
+        prompt = st.text_area("Prompt", key="steer_prompt", max_chars=20_000, placeholder="The weather today is")
+        go = st.form_submit_button("Steer")
+    caches = st.session_state.setdefault("steer_caches", {})  # one per loaded workspace: ids mean nothing across
+    cache = caches.setdefault(id(interp), SteerCache())
+    if go:
+        try:
+            with st.spinner("Generating twice (greedy)…"):
+                st.session_state["steer_last"] = steer_text(
+                    interp, cache, SteerRequest(int(cid), strength, prompt, new)
+                )
+        except (AutoInterpError, RuntimeError) as exc:
+            st.error(f"Cannot steer: {exc}")
+            return
+    res = st.session_state.get("steer_last")
+    if res is None or res.request not in cache.results:
+        return
+    req = res.request
+    st.caption(f"Centroid {req.centroid_id}, strength {req.strength:g} (a vector of norm {res.alpha:.1f})")
+    plain, steered = st.columns(2)
+    plain.markdown("**Without the direction**")
+    plain.code(req.prompt + res.plain, language=None, wrap_lines=True)
+    steered.markdown("**With the direction**")
+    steered.code(req.prompt + res.steered, language=None, wrap_lines=True)
 
 
 st.title("Centroid browser")
@@ -189,6 +243,8 @@ with detail_col:
     st.session_state["selected_centroid"] = selected
     details = centroid_details(interp, selected)
     summary(selected, explanations.get(selected), details)
+    output_side(details)
 lineage_section(interp, selected)  # parents and children, when this workspace is one layer of a stack
 evidence(selected, details, explanations)
+steer_box(selected)
 st.caption(interp.workspace.attribution if interp.workspace else "")

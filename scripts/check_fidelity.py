@@ -88,9 +88,9 @@ def reference(hf_model, docs: list[list[int]], sink: int | None, layer: int, sit
 
 
 def check(workspace: str, text_file: str, cli: dict | None = None) -> tuple[Reference, dict]:
-    from autointerp.build.models import resolve_model_path
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
+    from autointerp.core.models import resolve_model_path
     from autointerp.workspace import Workspace
 
     ws = Workspace.open(workspace)

@@ -48,6 +48,7 @@ class BuildResult:
     splits: dict[str, SplitResult]
     stats: dict[str, Any] = field(default_factory=dict)  # timings, token counts, attribution
     concepts: ConceptTable | None = None  # WordNet concept names and sets, when the data was installed
+    model: Any = field(default=None, repr=False)  # what ran the build: the output side needs it (fidelity/)
 
 
 def make_engine(config: BuildConfig, model: Any, options: RunOptions, layers: list[int]) -> BuildEngine:
@@ -232,5 +233,5 @@ def run_layers(
         cfg = config.with_(layer=layer)
         fit = fits[layer]
         info = fit_info(cfg, fit, model, sink, options.backend, annotators)
-        results[layer] = BuildResult(cfg, fit.centroids, fit.center, info, splits[layer], stats, table)
+        results[layer] = BuildResult(cfg, fit.centroids, fit.center, info, splits[layer], stats, table, model)
     return results

@@ -101,14 +101,9 @@ def build_stack(
         return target
     stats: dict[str, Any] = {"built": todo, "reused": [x for x in layers if x not in todo]}
     if todo:
-        from autointerp.core.models import load_model
-        from autointerp.fidelity.build_time import measure_build
-
-        if options.model is None:
-            options = options.with_(model=load_model(config.model, dtype=config.dtype, progress=progress))
         results = run_layers(config, todo, progress, options)
         for layer, result in results.items():
-            write_workspace(result, targets[layer], measure_build(options.model, result, progress))
+            write_workspace(result, targets[layer], progress)
         stats.update(times=results[todo[0]].stats["times"], total_s=results[todo[0]].stats["total_s"])
     progress("lineage", 0, 1)
     spaces = {layer: Workspace.open(targets[layer]) for layer in layers}

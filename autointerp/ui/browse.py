@@ -13,6 +13,9 @@ import torch
 from autointerp.core.space import centroid_map
 from autointerp.explain.explainers.contract import Rule
 from autointerp.explain.explainers.parse import rule_text
+from autointerp.fidelity import output_side as outside
+from autointerp.fidelity.output_side import CentroidGeometry, OutputSide
+from autointerp.fidelity.steer import SteerCache, SteerRequest, SteerResult
 from autointerp.formatting import confidence_text, confidence_value, span_text
 from autointerp.records import CentroidExplanation, SentenceRow, Status
 from autointerp.tokens import token_label, visible
@@ -32,6 +35,7 @@ class CentroidDetails:
     next_tokens: list[tuple[str, int]]
     neighbours: list[tuple[int, float]]  # (centroid id, centroid distance)
     logit_lens: list[tuple[str, float]] = field(default_factory=list)
+    output: OutputSide | None = None  # stored at build time; None outside a workspace or in an older one
 
 
 @dataclass
@@ -105,25 +109,44 @@ def centroid_details(
             (int(i), float(v)) for i, v in zip(space.neighbour_ids[cid], space.neighbour_distances[cid], strict=True)
         ],
         logit_lens=logit_lens(interp, cid),
+        output=interp.workspace.output_side(cid) if interp.workspace is not None else None,
     )
 
 
+def geometry(interp: KMeansAutoInterp) -> CentroidGeometry:
+    """The centroids placed back in the model's space, as the build placed them for the output side."""
+    space = interp.space
+    return CentroidGeometry.of(space.centroids, space.center, space.normalisation, interp.info.median_centered_norm)
+
+
+def centroid_in_model_space(interp: KMeansAutoInterp, centroid_id: int) -> torch.Tensor:
+    """Undo the normalisation: centre + direction scaled to the typical centred norm."""
+    return geometry(interp).model_space(torch.tensor([centroid_id]))[0]
+
+
 def logit_lens(interp: KMeansAutoInterp, centroid_id: int, k: int = 10) -> list[tuple[str, float]]:
-    """What the centroid direction predicts through the final norm and unembedding. Layer-output only:
-    MLP and attention outputs are deltas, not residual states, so the lens would mislead there."""
+    """What the centroid direction predicts through the final norm and unembedding (fidelity/output_side.py).
+    Layer-output only: MLP and attention outputs are deltas, not residual states, so the lens would mislead."""
     model = interp.model
     if interp.activation_type != "layer_output" or not hasattr(model, "lm_head"):
         return []
     try:
         norm, head = model.ln_final._module, model.lm_head._module
-        v = interp.space.in_model_space(centroid_id, interp.info.median_centered_norm)
-        w = next(head.parameters())
-        with torch.no_grad():
-            logits = head(norm(v.to(w.device, w.dtype))).float()
-        top = torch.topk(torch.softmax(logits, -1), k)
-        return [(interp.tokenizer.decode([int(i)]), float(p)) for p, i in zip(top.values, top.indices, strict=True)]
+        probs, ids = outside.logit_lens(norm, head, centroid_in_model_space(interp, centroid_id)[None], k)
+        return [(t.token, t.value) for t in outside.scores(interp.tokenizer, probs[0], ids[0])]
     except (AttributeError, RuntimeError, StopIteration):
         return []
+
+
+def token_change_bars(side: OutputSide) -> list[tuple[str, float]]:
+    """TokenChange as (token, mean rise in percentage points) for a bar chart."""
+    return [(t.token, round(100 * t.value, 3)) for t in side.token_change]
+
+
+def steer_text(interp: KMeansAutoInterp, cache: SteerCache, request: SteerRequest) -> SteerResult:
+    """The Steer box: greedy continuations with and without the centroid's direction (cached per request)."""
+    sink = interp.info.sink_token_id
+    return cache.get(interp.model, interp.layer_idx, interp.activation_type, geometry(interp), request, sink)
 
 
 def status_label(e: CentroidExplanation | None, stale: bool = False) -> str:

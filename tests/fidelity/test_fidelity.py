@@ -102,7 +102,7 @@ def test_random_centroids_recover_less_than_trained_ones(trained_workspace, trai
     trained = ws.fidelity
     assert trained is not None and trained.source == "heldout" and trained.k == ws.centroids.shape[0]
     rand = random_directions(trained.k, ws.centroids.shape[1], ws.center, seed=5).centroids
-    target = Target(LAYER, "layer_output", ws.metadata["sink_token_id"], rand, ws.center, "cosine")
+    target = Target(LAYER, "layer_output", ws.info.sink_token_id, rand, ws.center, "cosine")
     docs = heldout_documents(ws.splits["heldout"].windows)
     other = measure(trained_model, target, docs, "heldout").record
     assert trained.ce_ablated > trained.ce_clean + 0.5  # the trained model needs this layer
