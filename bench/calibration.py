@@ -1,7 +1,7 @@
 """Calibration on unseen text: does a centroid's confidence rank its explanation's truth on a corpus the build
 never reads? (issue 18, item 3)
 
-    .venv/bin/python bench/calibration.py [--workspace PATH] [--out workspaces] [--tokens 40000]
+    .venv/bin/python bench/calibration.py [--workspace PATH] [--out workspaces] [--tokens 30000] [--json rows.json]
 
 Builds (or reuses) the default workspace, then reads the Lee news corpus (`lee_background.cor`, 300 Australian
 news stories shipped in gensim's test data; the build reads only the Wikipedia sample next to it). The news text
