@@ -23,7 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from autointerp.config import BuildConfig, parse_layers  # noqa: E402
+from autointerp.config import BuildConfig, RunOptions, parse_layers  # noqa: E402
 from autointerp.core.models import load_model  # noqa: E402
 from autointerp.fidelity.records import FidelityRecord  # noqa: E402
 from autointerp.stack import build_stack  # noqa: E402
@@ -61,12 +61,12 @@ def run(a: argparse.Namespace) -> str:
     ]
     for k in a.ks:
         c = cfg.with_(layer=12, k=k)
-        ws = Workspace.open(build_workspace(c, root, model=model, force=True))
+        ws = Workspace.open(build_workspace(c, root, options=RunOptions(model=model, force=True)))
         assert ws.fidelity is not None
         lines.append(row(f"layer 12, k={k}", ws.fidelity, float(ws.build["total_s"])))
         print(lines[-1], flush=True)
     t = time.perf_counter()
-    build_stack(cfg.with_(k=256), a.layers, root, model=model, force=True)
+    build_stack(cfg.with_(k=256), a.layers, root, options=RunOptions(model=model, force=True))
     stack_s = time.perf_counter() - t
     for layer in a.layers:
         ws = Workspace.open(workspace_path(cfg.with_(k=256, layer=layer), root))

@@ -12,6 +12,7 @@ import pytest
 import torch
 
 from autointerp.cli import main
+from autointerp.config import RunOptions
 from autointerp.errors import InputError
 from autointerp.fidelity.build_time import heldout_documents
 from autointerp.fidelity.measure import Target, measure, pad_rows, with_sink
@@ -70,7 +71,7 @@ def trained_workspace(tiny_config, trained_model, trained_model_dir: Path, tmp_p
     from autointerp.workspace import build_workspace
 
     cfg = tiny_config.with_(model=str(trained_model_dir), k=16, pos_tags=False, concepts=False)
-    return build_workspace(cfg, tmp_path_factory.mktemp("trained-ws"), model=trained_model)
+    return build_workspace(cfg, tmp_path_factory.mktemp("trained-ws"), options=RunOptions(model=trained_model))
 
 
 def site_activations(model, docs: list[list[int]], sink: int | None) -> torch.Tensor:
