@@ -207,6 +207,9 @@ def test_centroid_browser_link_ring_explain_all_and_regenerate(app_env):
     ring = fig["data"][-1]
     assert (ring["x"][0], ring["y"][0]) == points[3]
     assert all(t["unselected"]["marker"]["opacity"] == 1 for t in fig["data"][:-1])  # no fading on click
+    configs = [json.loads(c.proto.config or "{}") for c in at.get("plotly_chart")]
+    assert len(configs) >= 3 and configs[0].get("displayModeBar") is not False  # the map keeps zoom and pan
+    assert all(c.get("displayModeBar") is False for c in configs[1:])  # no toolbar over a title
     assert sum("—" in label for label in centroid_picker(at).options) == n_missing
     at.button(key="explain_all").click().run()
     assert not at.exception
@@ -333,3 +336,14 @@ def test_an_active_filter_is_named_on_its_expander(app_env):
     at.text_input(key="c_query").set_value("zzz-no-such-label").run()
     assert not at.exception
     assert [e.label for e in at.expander if e.label.startswith("Search")] == ["Search and filter (a filter is on)"]
+
+
+def test_searching_a_number_finds_that_centroid(app_env):
+    """The issue typed "76" and found nothing: a number names a centroid id, whatever the explanations say."""
+    at = new_app().run()
+    at.switch_page("pages/centroids.py").run()
+    at.text_input(key="c_query").set_value("5").run()
+    assert not at.exception and not at.warning
+    fig = json.loads(at.get("plotly_chart")[0].proto.spec)
+    shown = {c[0] for t in fig["data"][:-1] for c in t["customdata"]}
+    assert 5 in shown and centroid_picker(at).value in shown
