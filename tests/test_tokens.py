@@ -51,4 +51,3 @@ def test_every_view_of_a_sentence_shows_the_same_readable_tokens(tiny_interp):
     assert REPLACEMENT not in format_table(rows)  # the CLI table
     meta = asyncio.run(interpret(analysis))
     assert REPLACEMENT not in meta and "''" not in meta
-
