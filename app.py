@@ -199,6 +199,11 @@ def test_connection(settings: ClientSettings) -> None:
         (st.sidebar.success if last[1].ok else st.sidebar.error)(last[1].message)
 
 
+# Counts the visits to pages, so that a page can tell a run that entered it (a link, another page, a reload) from
+# a rerun of itself, whose address may be older than what its previous run wrote (pages/centroids.py).
+if st.session_state.get("_page_now") != nav.url_path:
+    st.session_state["_page_now"] = nav.url_path
+    st.session_state["_page_visit"] = st.session_state.get("_page_visit", 0) + 1
 spaces = list_workspaces()
 if not spaces:
     first_launch()

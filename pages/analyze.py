@@ -110,8 +110,13 @@ def token_panel(r, analysis) -> None:
         c4.metric("Population", f"{e.info.population if e and e.info.population is not None else '—'}")
         st.caption("Nearest validation members of this centroid (strongest first):")
         st.html(examples_html(centroid_details(interp, cid).top_examples[:6], cid))
-        if st.button("Open in the centroid browser", key="open_browser"):
-            st.switch_page("pages/centroids.py", query_params={"centroid": str(cid), "workspace": workspace_name})
+        # A link, not a button with st.switch_page: switch_page writes the new address on this page's path before
+        # it switches (one history entry) and the switch adds another, so Back landed on an in-between address.
+        st.page_link(
+            "pages/centroids.py",
+            label="Open in the centroid browser",
+            query_params={"centroid": str(cid), "workspace": workspace_name},
+        )
 
 
 def chip_blocks(analysis, selected: int | None) -> None:

@@ -8,6 +8,7 @@ import zlib
 
 import pandas as pd
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from autointerp.errors import AutoInterpError
 from autointerp.explain.outcomes import failures_markdown
@@ -18,6 +19,7 @@ from autointerp.ui import links
 from autointerp.ui.browse import (
     centroid_details,
     explanation_table,
+    matches_search,
     neighbour_rows,
     regenerate_message,
     score_breakdown,
@@ -25,7 +27,7 @@ from autointerp.ui.browse import (
     token_change_bars,
 )
 from autointerp.ui.chips import centroid_color, esc, examples_html
-from autointerp.ui.figures import bar_figure, centroid_map_figure, distance_histogram
+from autointerp.ui.figures import READ_ONLY, bar_figure, centroid_map_figure, distance_histogram
 from pages._shared.depth_view import lineage_section
 from pages._shared.widgets import require_app
 
@@ -34,20 +36,46 @@ interp = st.session_state["interp"]
 client = st.session_state.get("llm_client")
 
 
+def navigated() -> bool:
+    """Whether this run came from a navigation (a link or another page entering this one, a reload, Back or
+    Forward), whose address names what to show. A rerun of this page carries the address the browser had when
+    it was sent, which can be older than what the previous run wrote: every map click is followed by a rerun
+    that clears the chart's selection, often sent before the click's run has written the new address."""
+    ctx = get_script_run_ctx()
+    history = bool(ctx is not None and getattr(ctx, "is_history_navigation", False))
+    return history or st.session_state.get("_c_visit") != st.session_state.get("_page_visit")
+
+
 def follow_links(ids: list[int]) -> None:
-    """A centroid named by the address (a shared link, or another page) or by another page's session key."""
+    """The centroid to show: a widget's pick this run, else the address when this run is a navigation, else the
+    one shown before; then the address is written.
+
+    Read as a link on every run, a stale address put the page back one click, and the address stayed behind (3 of
+    8 map clicks in the issue). Widget picks are weighed in the same way: the map's pick wins over the picker's,
+    since one user action changes one widget, and a picker value the browser held from before a cut-short run
+    is stale too."""
     linked, problem = links.read_centroid(st.query_params, interp.num_centroids)
     if problem:
         st.warning(f"Ignored part of the link: {problem}.")
-    if linked is not None and linked != st.session_state.get("_c_written"):
+    picks = st.session_state.pop("_c_picks", {})
+    if picks:
+        st.session_state["c_select"] = picks.get("map", picks.get("picker"))
+    elif linked is not None and navigated():
         st.session_state["c_select"] = linked
+    st.session_state["_c_visit"] = st.session_state.get("_page_visit")  # this visit's link is followed (once)
     if "goto_centroid" in st.session_state:  # sent by another page in this session
         st.session_state["c_select"] = int(st.session_state.pop("goto_centroid"))
     if st.session_state.get("c_select") not in ids:
         st.session_state["c_select"] = ids[0]
-    st.session_state["_c_written"] = st.query_params["centroid"] = st.session_state["c_select"]
+    address = {"centroid": str(st.session_state["c_select"])}
     if interp.workspace is not None:  # an id means something only in its workspace
-        st.query_params["workspace"] = interp.workspace.path.name
+        address["workspace"] = interp.workspace.path.name
+    st.query_params.update(address)  # one write: one history entry at most
+
+
+def pick(widget: str, cid: int) -> None:
+    """A widget's callback: what it picked, for `follow_links` to weigh against the address and the other widget."""
+    st.session_state.setdefault("_c_picks", {})[widget] = int(cid)
 
 
 def map_clicked() -> None:
@@ -55,7 +83,7 @@ def map_clicked() -> None:
     event = st.session_state.get("centroid_map") or {}
     points = (event.get("selection") or {}).get("points") or []
     if points and points[0].get("customdata"):
-        st.session_state["c_select"] = int(points[0]["customdata"][0])
+        pick("map", int(points[0]["customdata"][0]))
 
 
 def explain_missing(todo: list[int], total: int) -> None:
@@ -87,7 +115,7 @@ def filtered(table):
     return [
         r
         for r in table
-        if (not query or query.lower() in r.explanation.lower())
+        if matches_search(r, query)
         and (r.confidence is None and lo == 0.0 or r.confidence is not None and lo <= r.confidence <= hi)
         and (not flags or any(f in r.flags for f in flags))
     ]
@@ -101,7 +129,7 @@ def picker(ids: list[int], explanations) -> int:
     label_of = dict(zip(ids, labels, strict=True))
 
     def chosen() -> None:
-        st.session_state["c_select"] = st.session_state[key]
+        pick("picker", st.session_state[key])
 
     return st.selectbox("Centroid", ids, key=key, format_func=label_of.__getitem__, on_change=chosen)
 
@@ -150,12 +178,16 @@ def evidence(selected: int, d, explanations) -> None:
         st.dataframe(pd.DataFrame(neighbour_rows(d, explanations)), hide_index=True, width="stretch")
     with right:
         if len(d.distances):
-            st.plotly_chart(distance_histogram(d.distances, selected), key="hist", width="stretch")
+            st.plotly_chart(distance_histogram(d.distances, selected), key="hist", width="stretch", config=READ_ONLY)
         if d.top_tokens:
             color = centroid_color(selected)
-            st.plotly_chart(bar_figure(d.top_tokens, "Most frequent tokens", color), key="toks", width="stretch")
+            st.plotly_chart(
+                bar_figure(d.top_tokens, "Most frequent tokens", color), key="toks", width="stretch", config=READ_ONLY
+            )
         if d.next_tokens:
-            st.plotly_chart(bar_figure(d.next_tokens, "Tokens that follow"), key="next", width="stretch")
+            st.plotly_chart(
+                bar_figure(d.next_tokens, "Tokens that follow"), key="next", width="stretch", config=READ_ONLY
+            )
 
 
 def output_side(d) -> None:
@@ -169,10 +201,10 @@ def output_side(d) -> None:
     left, right = st.columns(2)
     if d.logit_lens:
         lens = bar_figure(d.logit_lens, "Promoted tokens (logit lens, probability)", "#9467bd")
-        left.plotly_chart(lens, key="lens", width="stretch")
+        left.plotly_chart(lens, key="lens", width="stretch", config=READ_ONLY)
     if side is not None and side.token_change:
         bars = bar_figure(token_change_bars(side), "TokenChange (mean rise, points)", "#8c564b")
-        right.plotly_chart(bars, key="token_change", width="stretch")
+        right.plotly_chart(bars, key="token_change", width="stretch", config=READ_ONLY)
     if side is not None:
         with st.expander("How the output side was measured"):
             st.caption(side.method)

@@ -18,7 +18,7 @@ from autointerp.fidelity.output_side import CentroidGeometry, OutputSide
 from autointerp.fidelity.steer import SteerCache, SteerRequest, SteerResult
 from autointerp.formatting import confidence_text, confidence_value, span_text
 from autointerp.records import CentroidExplanation, SentenceRow, Status
-from autointerp.tokens import token_label, visible
+from autointerp.tokens import token_label, token_texts, visible
 
 if TYPE_CHECKING:
     from autointerp.interp import KMeansAutoInterp
@@ -61,7 +61,11 @@ def _example(interp: KMeansAutoInterp, row: int) -> dict[str, Any]:
     view = interp.validation
     assert view is not None
     r = view.index.records
-    left, tok, right = view.texts.context(int(r.window[row]), int(r.pos[row]), radius=16)
+    ids, pos, radius = view.texts.window_ids(int(r.window[row])), int(r.pos[row]), 16
+    lo, hi = max(0, pos - radius), min(len(ids), pos + radius + 1)
+    # Decoded together, so a character split over byte pieces reads whole (token by token it was "��")
+    left, right = interp.tokenizer.decode(ids[lo:pos]), interp.tokenizer.decode(ids[pos + 1 : hi])
+    tok = token_texts(interp.tokenizer, ids[lo : pos + 1])[-1]
     return {
         "left": left,
         "token": tok,

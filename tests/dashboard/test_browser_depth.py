@@ -66,7 +66,7 @@ def test_sankey_renders_and_a_child_centroid_opens_at_its_layer(stack_server, pa
         assert f"Layer {layer}" in sidebar_layer(page)
     # the centroid browser at layer 1: click a child centroid, which opens at layer 2
     page.locator(".ai-host .ai-chip").nth(1).click()  # a token of the text, then its centroid in the browser
-    page.get_by_role("button", name="Open in the centroid browser").click()
+    page.get_by_role("link", name="Open in the centroid browser").click()
     page.get_by_text("Across layers: parents and children").first.wait_for(timeout=60_000)
     assert "Layer 1" in sidebar_layer(page)  # the page switch kept the layer chosen above
     child = page.get_by_role("button", name="L2 · c").first

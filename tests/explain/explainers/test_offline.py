@@ -70,3 +70,14 @@ def test_bitset_rule_checks_equal_checking_each_token():
     tpr = sum(rule.matches(t.features) for t in pos) / len(pos)
     tnr = 1 - sum(rule.matches(t.features) for t in neg) / len(neg)
     assert RuleChecker(pos, [neg, empty]).balanced_accuracy(rule) == (tpr + tnr) / 2
+
+
+def test_a_space_token_cluster_is_not_labelled_the_empty_word():
+    """Members that are all a lone space, told apart from other spaces by what precedes them: the label named
+    the word as `top.strip()`, which read "The word ''" (and a rule for the empty word matches nothing)."""
+    members = [tok(" ", prev=".") for _ in range(30)]
+    siblings = [tok(" ", prev=w) for w in [" and", " is", ",", " was"] * 8]
+    ev_ = evidence(members, siblings, [tok(" cat")] * 20, ["single-token"])
+    ev_.top_tokens = [(" ", 1.0)]
+    d = asyncio.run(OfflineExplainer().explain(ev_))
+    assert "''" not in d.explanation and "The word" not in d.explanation
