@@ -280,10 +280,12 @@ def say_notices(notice: str, records: Iterable[CentroidExplanation]) -> None:
 
 
 def stack_to_open(a: argparse.Namespace, layers: list[int] | None) -> Path:
-    """`--stack`, else a stack built for the flags that has every requested layer. A build starts only with
-    `--build`, or when nothing is built for the flags yet; it is announced, as it takes minutes."""
+    """`--stack`, else a stack built for the flags that has every requested layer, else one tied together
+    from layers already built. Anything that needs a build (minutes) is refused unless `--build` asks."""
+    from autointerp.checks import declared_layers
     from autointerp.progress import TqdmProgress
     from autointerp.stack import build_stack, stack_path, stacks_for
+    from autointerp.workspace import is_built, workspace_path
 
     if a.stack:
         return Path(a.stack)
@@ -294,15 +296,20 @@ def stack_to_open(a: argparse.Namespace, layers: list[int] | None) -> Path:
     covering = [p for p, have in found.items() if set(wanted) <= set(have)]
     if not a.build and (exact in found or covering):
         return exact if exact in found else covering[0]
-    if found and not a.build:
-        have = "; ".join(f"layers {', '.join(map(str, ls))} ({p.name})" for p, ls in found.items())
+    built = [
+        x for x in range(declared_layers(config.model) or 64) if is_built(workspace_path(config.with_(layer=x), a.out))
+    ]
+    missing = [x for x in wanted if x not in built]
+    if missing and not a.build:
+        have = ", ".join(map(str, built)) or "none"
         raise InputError(
-            f"no stack built for these flags has layer(s) {', '.join(map(str, wanted))}; built: {have}. "
+            f"layer(s) {', '.join(map(str, missing))} are not built for these flags (built layers: {have}). "
             "Pick --layers from those, or add --build to build the missing layers (minutes)"
         )
-    print(f"building a stack of layers {', '.join(map(str, wanted))} for these flags (minutes)…", file=sys.stderr)
+    if missing:
+        print(f"building layer(s) {', '.join(map(str, missing))} for these flags (minutes)…", file=sys.stderr)
     with TqdmProgress() as bars:
-        return build_stack(config, wanted, a.out, bars)
+        return build_stack(config, wanted, a.out, bars)  # reuses every layer already built
 
 
 def analyze_layers(a: argparse.Namespace) -> int:

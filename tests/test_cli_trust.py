@@ -96,7 +96,7 @@ def test_layers_not_in_any_built_stack_are_refused_unless_build(tiny_config, tin
 
     assert main(["analyze", SENTENCE, "--layers", "0", *flags]) == 2  # layer 0 is in no stack: refused
     err = capsys.readouterr().err.strip().splitlines()[-1]
-    assert err.startswith("error: no stack built for these flags has layer(s) 0; built: layers 1, 2, 3")
+    assert err.startswith("error: layer(s) 0 are not built for these flags (built layers: 1, 2, 3)")
     assert "--build" in err
     assert sorted(p.name for p in tmp_path.iterdir()) == before  # nothing was built
 
@@ -106,5 +106,9 @@ def test_layers_not_in_any_built_stack_are_refused_unless_build(tiny_config, tin
 
     assert main(["analyze", SENTENCE, "--layers", "0", *flags, "--build", "--json"]) == 0  # asked for: built
     captured = capsys.readouterr()
-    assert "building a stack of layers 0" in captured.err and json.loads(captured.out)["layers"] == [0]
+    assert "building layer(s) 0" in captured.err and json.loads(captured.out)["layers"] == [0]
     assert len(list(tmp_path.iterdir())) == len(before) + 2  # the layer-0 workspace and its stack folder
+
+    assert main(["analyze", SENTENCE, "--layers", "0,1", *flags, "--json"]) == 0  # built layers, no such stack:
+    captured = capsys.readouterr()  # tied together (lineage only), without --build
+    assert json.loads(captured.out)["layers"] == [0, 1] and "building" not in captured.err
