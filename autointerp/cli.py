@@ -183,7 +183,7 @@ def build_parser() -> ArgumentParser:
 def preflight(a: argparse.Namespace) -> None:
     """Refuse what can be refused without the model, before any slow import: loading torch, nnsight and a
     model takes seconds, a build minutes."""
-    from autointerp.checks import check_model_layers, check_sentence
+    from autointerp.checks import check_layers_built, check_model_layers, check_sentence
     from autointerp.layout import is_built, is_stack
 
     if a.cmd in ("analyze", "meta"):
@@ -198,6 +198,8 @@ def preflight(a: argparse.Namespace) -> None:
         return
     layers = parse_layers(a.layers) if getattr(a, "layers", None) is not None else [a.layer]
     check_model_layers(a.model, layers)
+    if a.cmd in ("analyze", "meta") and a.layers is not None and not a.build:
+        check_layers_built(config_from_args(a), layers, a.out)
 
 
 def run(a: argparse.Namespace) -> int:
@@ -281,11 +283,10 @@ def say_notices(notice: str, records: Iterable[CentroidExplanation]) -> None:
 
 def stack_to_open(a: argparse.Namespace, layers: list[int] | None) -> Path:
     """`--stack`, else a stack built for the flags that has every requested layer, else one tied together
-    from layers already built. Anything that needs a build (minutes) is refused unless `--build` asks."""
-    from autointerp.checks import declared_layers
+    from layers already built; `preflight` has refused layers that would need a build unless `--build`."""
+    from autointerp.checks import built_layers
     from autointerp.progress import TqdmProgress
     from autointerp.stack import build_stack, stack_path, stacks_for
-    from autointerp.workspace import is_built, workspace_path
 
     if a.stack:
         return Path(a.stack)
@@ -296,16 +297,7 @@ def stack_to_open(a: argparse.Namespace, layers: list[int] | None) -> Path:
     covering = [p for p, have in found.items() if set(wanted) <= set(have)]
     if not a.build and (exact in found or covering):
         return exact if exact in found else covering[0]
-    built = [
-        x for x in range(declared_layers(config.model) or 64) if is_built(workspace_path(config.with_(layer=x), a.out))
-    ]
-    missing = [x for x in wanted if x not in built]
-    if missing and not a.build:
-        have = ", ".join(map(str, built)) or "none"
-        raise InputError(
-            f"layer(s) {', '.join(map(str, missing))} are not built for these flags (built layers: {have}). "
-            "Pick --layers from those, or add --build to build the missing layers (minutes)"
-        )
+    missing = [x for x in wanted if x not in built_layers(config, a.out)]  # preflight refused them without --build
     if missing:
         print(f"building layer(s) {', '.join(map(str, missing))} for these flags (minutes)…", file=sys.stderr)
     with TqdmProgress() as bars:

@@ -77,6 +77,10 @@ def test_bad_input_is_refused_before_anything_slow_is_imported(tiny_model_dir, t
         (["analyze", "x", "--layer", "99", *flags], "layer 99 is out of range: this model has layers 0..3"),
         (["meta", "x", "--layers", "1,9", *flags], "layer 9 is out of range"),
         (["build", "--layer", "99", *flags], "layer 99 is out of range"),
+        (
+            ["analyze", "x", "--layers", "1,2", *flags],
+            "layer(s) 1, 2 are not built for these flags (built layers: none)",
+        ),
     ]
     for argv, message in cases:
         code, err, seconds = _refused_without_loading(argv)
