@@ -7,8 +7,9 @@ import json
 import os
 from pathlib import Path
 
-from autointerp.config import EMBEDDED_DIRNAME, EMBEDDED_NAMES, user_cache_dir
+from autointerp.config import EMBEDDED_DIRNAME, EMBEDDED_NAMES, BuildConfig, default_workspace_root, user_cache_dir
 from autointerp.errors import InputError
+from autointerp.layout import is_built
 
 
 def check_sentence(sentence: object) -> None:
@@ -51,3 +52,22 @@ def check_model_layers(model: str, layers: list[int]) -> None:
     bad = [x for x in layers if n is not None and not 0 <= x < n]
     if n is not None and bad:
         raise InputError(f"layer {bad[0]} is out of range: this model has layers 0..{n - 1}")
+
+
+def built_layers(config: BuildConfig, root: str | os.PathLike[str] | None = None) -> list[int]:
+    """The layers whose workspace is built for `config` (its other fields) under `root`."""
+    folder = Path(root or default_workspace_root())
+    n = declared_layers(config.model) or 64
+    return [x for x in range(n) if is_built(folder / config.with_(layer=x).folder_name())]
+
+
+def check_layers_built(config: BuildConfig, layers: list[int], root: str | os.PathLike[str] | None = None) -> None:
+    """`analyze --layers` without `--build`: a layer that is not built would start a build of minutes."""
+    built = built_layers(config, root)
+    missing = [x for x in layers if x not in built]
+    if missing:
+        have = ", ".join(map(str, built)) or "none"
+        raise InputError(
+            f"layer(s) {', '.join(map(str, missing))} are not built for these flags (built layers: {have}). "
+            "Pick --layers from those, or add --build to build the missing layers (minutes)"
+        )

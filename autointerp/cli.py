@@ -198,7 +198,7 @@ def build_parser() -> ArgumentParser:
 def preflight(a: argparse.Namespace) -> None:
     """Refuse what can be refused without the model, before any slow import: loading torch, nnsight and a
     model takes seconds, a build minutes."""
-    from autointerp.checks import check_model_layers, check_sentence
+    from autointerp.checks import check_layers_built, check_model_layers, check_sentence
     from autointerp.layout import is_built, is_stack
 
     if a.cmd in ("analyze", "meta"):
@@ -213,6 +213,8 @@ def preflight(a: argparse.Namespace) -> None:
         return
     layers = parse_layers(a.layers) if getattr(a, "layers", None) is not None else [a.layer]
     check_model_layers(a.model, layers)
+    if a.cmd in ("analyze", "meta") and a.layers is not None and not a.build:
+        check_layers_built(config_from_args(a), layers, a.out)
 
 
 def run(a: argparse.Namespace) -> int:
@@ -289,8 +291,9 @@ def say_notices(notice: str, records: Iterable[CentroidExplanation]) -> None:
 
 
 def stack_to_open(a: argparse.Namespace, layers: list[int] | None) -> Path:
-    """`--stack`, else a stack built for the flags that has every requested layer. A build starts only with
-    `--build`, or when nothing is built for the flags yet; it is announced, as it takes minutes."""
+    """`--stack`, else a stack built for the flags that has every requested layer, else one tied together
+    from layers already built; `preflight` has refused layers that would need a build unless `--build`."""
+    from autointerp.checks import built_layers
     from autointerp.progress import TqdmProgress
     from autointerp.stack.folder import build_stack, stack_path, stacks_for
 
@@ -303,15 +306,11 @@ def stack_to_open(a: argparse.Namespace, layers: list[int] | None) -> Path:
     covering = [p for p, have in found.items() if set(wanted) <= set(have)]
     if not a.build and (exact in found or covering):
         return exact if exact in found else covering[0]
-    if found and not a.build:
-        have = "; ".join(f"layers {', '.join(map(str, ls))} ({p.name})" for p, ls in found.items())
-        raise InputError(
-            f"no stack built for these flags has layer(s) {', '.join(map(str, wanted))}; built: {have}. "
-            "Pick --layers from those, or add --build to build the missing layers (minutes)"
-        )
-    print(f"building a stack of layers {', '.join(map(str, wanted))} for these flags (minutes)…", file=sys.stderr)
+    missing = [x for x in wanted if x not in built_layers(config, a.out)]  # preflight refused them without --build
+    if missing:
+        print(f"building layer(s) {', '.join(map(str, missing))} for these flags (minutes)…", file=sys.stderr)
     with TqdmProgress() as bars:
-        return build_stack(config, wanted, a.out, bars)
+        return build_stack(config, wanted, a.out, bars)  # reuses every layer already built
 
 
 def analyze_layers(a: argparse.Namespace) -> int:

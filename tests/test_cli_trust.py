@@ -77,6 +77,10 @@ def test_bad_input_is_refused_before_anything_slow_is_imported(tiny_model_dir, t
         (["analyze", "x", "--layer", "99", *flags], "layer 99 is out of range: this model has layers 0..3"),
         (["meta", "x", "--layers", "1,9", *flags], "layer 9 is out of range"),
         (["build", "--layer", "99", *flags], "layer 99 is out of range"),
+        (
+            ["analyze", "x", "--layers", "1,2", *flags],
+            "layer(s) 1, 2 are not built for these flags (built layers: none)",
+        ),
     ]
     for argv, message in cases:
         code, err, seconds = _refused_without_loading(argv)
@@ -96,7 +100,7 @@ def test_layers_not_in_any_built_stack_are_refused_unless_build(tiny_config, tin
 
     assert main(["analyze", SENTENCE, "--layers", "0", *flags]) == 2  # layer 0 is in no stack: refused
     err = capsys.readouterr().err.strip().splitlines()[-1]
-    assert err.startswith("error: no stack built for these flags has layer(s) 0; built: layers 1, 2, 3")
+    assert err.startswith("error: layer(s) 0 are not built for these flags (built layers: 1, 2, 3)")
     assert "--build" in err
     assert sorted(p.name for p in tmp_path.iterdir()) == before  # nothing was built
 
@@ -106,5 +110,9 @@ def test_layers_not_in_any_built_stack_are_refused_unless_build(tiny_config, tin
 
     assert main(["analyze", SENTENCE, "--layers", "0", *flags, "--build", "--json"]) == 0  # asked for: built
     captured = capsys.readouterr()
-    assert "building a stack of layers 0" in captured.err and json.loads(captured.out)["layers"] == [0]
+    assert "building layer(s) 0" in captured.err and json.loads(captured.out)["layers"] == [0]
     assert len(list(tmp_path.iterdir())) == len(before) + 2  # the layer-0 workspace and its stack folder
+
+    assert main(["analyze", SENTENCE, "--layers", "0,1", *flags, "--json"]) == 0  # built layers, no such stack:
+    captured = capsys.readouterr()  # tied together (lineage only), without --build
+    assert json.loads(captured.out)["layers"] == [0, 1] and "building" not in captured.err
