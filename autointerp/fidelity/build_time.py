@@ -38,11 +38,16 @@ def heldout_documents(windows: np.ndarray | None, limit: int | None = HELDOUT_WI
     return docs
 
 
-def measure_build(model: Any, result: BuildResult, progress: Progress = silent) -> FidelityRecord:
+def measure_build(model: Any, result: BuildResult, progress: Progress = silent) -> FidelityRecord | None:
+    """None when the corpus left the held-out split empty: the build still succeeds, without the record
+    (`fidelity --workspace` then says why)."""
     stage = f"fidelity (layer {result.config.layer})"
     progress(stage, 0, 1)
     held = result.splits.get("heldout")
-    docs = heldout_documents(held.windows if held is not None else None)
+    try:
+        docs = heldout_documents(held.windows if held is not None else None)
+    except InputError:
+        return None
     target = target_for(result.config, result.centroids, result.center, result.metadata)
     record = measure(model, target, docs, "heldout").record
     progress(stage, 1, 1)
