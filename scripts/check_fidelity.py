@@ -19,6 +19,8 @@ from pathlib import Path
 
 import torch
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a checkout, like bench/
+
 TOL = 0.05
 
 

@@ -204,7 +204,9 @@ def measure_members(
     pad_id: int,
     batch_tokens: int,
 ) -> None:
-    """Each picked member patched alone, its row cut right after it; KL read at its position."""
+    """Each picked member patched alone, its row cut right after it; KL read at its position. Rows are
+    batched shortest first, so a batch pads little."""
+    picks = sorted(picks, key=lambda x: (x[1], x[2]))
     short = [rows[r][: p + 1] for r, p, _ in picks]
     for start, part in batches(short, batch_tokens):
         ids, attn = pad_rows(part, pad_id)

@@ -11,9 +11,9 @@ from typing import Any
 
 import torch
 
-from autointerp.build.pipeline import BuildResult
 from autointerp.core.models import model_lock
 from autointerp.data.linguistic import load_tagger
+from autointerp.fidelity.build_time import BuiltLayer
 from autointerp.fidelity.describe import class_table, describe
 from autointerp.fidelity.output_side import (
     TOKEN_CHANGE_CONTEXTS,
@@ -94,7 +94,7 @@ def _rising(tokens: list[TokenScore]) -> list[TokenScore]:
     return [t for t in tokens if t.value > NO_CHANGE]
 
 
-def output_sides_for(result: BuildResult, progress: Progress = silent) -> tuple[list[OutputSide], float]:
+def output_sides_for(result: BuiltLayer, progress: Progress = silent) -> tuple[list[OutputSide], float]:
     """The output side of every centroid of a build (its model, centroids and validation split), and the
     seconds it took, spaCy's loading included."""
     t0 = time.perf_counter()

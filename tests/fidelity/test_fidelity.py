@@ -189,3 +189,11 @@ def test_bad_input_is_one_line(tiny_workspace, tmp_path, capsys, monkeypatch):
         heldout_documents(np.zeros((0, 32), dtype=np.int32))
     with pytest.raises(InputError, match="no held-out data"):
         heldout_documents(None)
+
+
+def test_a_build_without_held_out_text_is_written_without_a_record(tiny_config):
+    from autointerp.build.pipeline import BuildResult
+    from autointerp.fidelity.build_time import measure_build
+
+    result = BuildResult(tiny_config, torch.zeros(8, 64), None, {"sink_token_id": 0}, splits={})
+    assert measure_build(None, result) is None
