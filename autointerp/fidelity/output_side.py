@@ -28,7 +28,7 @@ import torch
 from autointerp.errors import InputError
 
 TOKEN_CHANGE_STRENGTH = 1.0  # alpha in multiples of the median centred norm
-TOKEN_CHANGE_CONTEXTS = 16  # validation contexts per centroid (the same for every centroid); 32 cost ~25% of a build
+TOKEN_CHANGE_CONTEXTS = 16  # validation contexts per centroid (the same for every centroid); 32 cost 48% of a build
 TOP_TOKENS = 10
 TOKEN_CHANGE_PER_PASS = 16  # centroids per forward: 16 x 16 contexts = 256 rows, a ~100 MB bf16 cache
 TOKEN_CHANGE_LENGTH = 32  # tokens of each context before the one steered (after the sink)
