@@ -396,7 +396,8 @@ def test_an_import_shows_what_it_wrote(server, page, tmp_path):
     page.goto(f"{url}/cache")
     page.get_by_text("Edit the", exact=False).first.wait_for(timeout=120_000)
     pick_centroid(page, cid, "Colours and shapes")
-    done = page.get_by_text(f"Imported {len(cache.ids())} explanations.")
+    n = len(cache.ids())
+    done = page.get_by_text(f"Imported {n} explanation{'s' if n != 1 else ''}.")
     for attempt in range(3):  # a rerun that redraws the uploader or the button as they are used drops that use
         idle(page)
         if not page.get_by_text(backup.name).count():
@@ -410,7 +411,8 @@ def test_an_import_shows_what_it_wrote(server, page, tmp_path):
         except PlaywrightTimeout:
             if attempt == 2:
                 raise
-    assert CentroidExplanationCache(ws / "explanations").get(cid).explanation == original
+    restored = CentroidExplanationCache(ws / "explanations").get(cid)
+    assert restored.explanation == original and restored.info.imported  # new text: measured here, marked
     edit_field_shows(page, original)
     no_exception(page)
     assert "set via the Session State API" not in server_log(ws)  # the refilled field drew no ~30-line warning
