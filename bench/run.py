@@ -38,13 +38,14 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from autointerp.build import kmeans  # noqa: E402
 from autointerp.build.activations import layer_activations  # noqa: E402
 from autointerp.build.corpus import make_windows, pad_windows, read_corpus  # noqa: E402
 from autointerp.build.index import TokenRecords, ValidationIndex  # noqa: E402
-from autointerp.build.kmeans import assign, fit_kmeans, kmeans_plus_plus, nearest_two, normalise, search  # noqa: E402
+from autointerp.build.kmeans import fit_kmeans, kmeans_plus_plus  # noqa: E402
 from autointerp.build.models import load_model, sink_token_id  # noqa: E402
 from autointerp.config import user_cache_dir  # noqa: E402
+from autointerp.core import search as core_search  # noqa: E402
+from autointerp.core.search import assign, nearest_two, normalise, search  # noqa: E402
 
 OUT = ROOT / "bench" / "out"
 LAYER = 6
@@ -320,7 +321,7 @@ def row_kmeans(d: Data, k: int, iters: int, rounds: int, sk_rounds: int) -> list
         km = KMeans(k, init=init.numpy(), n_init=1, max_iter=iters, tol=0.0, algorithm="lloyd").fit(xn)
         inertia["sklearn"] = float(km.inertia_)
 
-    bf16 = kmeans.search_precision(x, init) == "bf16"
+    bf16 = core_search.search_precision(x, init) == "bf16"
     peak_fn, peak_flops = kernel(k, bf16)
     with one_thread():
         t = interleaved({"ours": ours, "faiss": fa, "kernel": peak_fn}, rounds, time.process_time)
@@ -364,7 +365,7 @@ def row_assign(d: Data, rounds: int, n: int = 200_000, k: int = 1024) -> list[Ro
     xn, cn = x.numpy(), c.numpy()
     index = faiss.IndexFlatL2(x.shape[1])
     index.add(cn)
-    auto_bf16 = kmeans.search_precision(x, c) == "bf16"
+    auto_bf16 = core_search.search_precision(x, c) == "bf16"
     other = "f32" if auto_bf16 else "bf16"
     peak_fn, peak_flops = kernel(k, auto_bf16)
     with one_thread():

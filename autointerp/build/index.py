@@ -11,7 +11,7 @@ import numpy as np
 import torch
 
 from autointerp.build.activations import iter_layers, model_device
-from autointerp.build.kmeans import Nearest, nearest_two, normalise
+from autointerp.core.search import Nearest, nearest_two, normalise
 
 FIELDS = ("cluster", "dist", "second", "margin", "window", "pos", "token", "norm")
 

@@ -21,9 +21,10 @@ from autointerp.build.activations import iter_layers
 from autointerp.build.corpus import TokenWindows
 from autointerp.build.engine import TrainFit, fit_stage, fit_train
 from autointerp.build.index import LayerSpace, TokenRecords, ValidationIndex, stream_layer_records
-from autointerp.build.kmeans import ShardStats, assign, centre_and_normalise, shard_step
+from autointerp.build.kmeans import ShardStats, shard_step
 from autointerp.build.models import load_model, resolve_model_path, sink_token_id
 from autointerp.config import BuildConfig, check_layers
+from autointerp.core.search import assign, centre_and_normalise
 from autointerp.errors import AutoInterpError
 from autointerp.progress import Progress
 

@@ -7,7 +7,7 @@ import torch
 
 from autointerp.build.corpus import pad_windows
 from autointerp.build.index import Distance, TokenRecords, ValidationIndex, activation_from_distance
-from autointerp.build.kmeans import Nearest, nearest_two, normalise
+from autointerp.core.search import Nearest, nearest_two, normalise
 from autointerp.errors import InputError
 
 

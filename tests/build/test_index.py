@@ -2,7 +2,7 @@ import numpy as np
 import torch
 
 from autointerp.build.index import TokenRecords, ValidationIndex, activation_from_distance
-from autointerp.build.kmeans import nearest_two
+from autointerp.core.search import nearest_two
 
 
 def make_index(n=5000, k=16, d=8, seed=0):

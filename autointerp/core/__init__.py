@@ -1,0 +1,1 @@
+"""Core: what every stage stands on (model, activations, centroid space, search, index)."""
