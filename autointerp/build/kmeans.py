@@ -69,7 +69,7 @@ class ShardStats:
     inertia: float  # within the bf16 error bound on the bf16 path (the final inertia comes from `labels`)
     worst_d2: torch.Tensor  # (m,) the shard's largest squared distances, for empty-cluster repair
     worst_x: torch.Tensor  # (m, d) the matching points
-    rechecked: int = 0  # rows the bf16 pass handed to the float32 search
+    rechecked: int = 0  # rows the bf16 pass left with candidates besides their winner (re-scored)
 
 
 @dataclass
@@ -109,7 +109,7 @@ def shard_step(
     cache = cache if cache is not None else StepCache()
     k = centroids.shape[0]
     if cache.bf16 is None:
-        cache.bf16 = _use_bf16(x, centroids, 1, cache.precision)
+        cache.bf16 = _use_bf16(x, centroids, 1, cache.precision, fit=True)
     table = CentroidTable.build(centroids, x.device, cache.bf16)
     bf16 = table.low is not None
     if cache.norms is None or (bf16 and cache.norms.resid is None):
