@@ -82,7 +82,7 @@ HOW = """\
   Lloyd iterations, no early stop; faiss uses all points (`max_points_per_centroid` unbounded) and its
   time includes the final search that gives its inertia, as ours includes our final labelling pass;
   scikit-learn uses `algorithm="lloyd"` (one round: it is the inertia reference). Efficiency counts
-  2·N·k·d flops per pass (21 passes) against the per-core peak of the precision the search used.
+  2·N·k·d flops per pass (21 passes) against both kernels' per-core rates, timed in the same rounds.
 - **Assignment**: 200k real activations × 1024 centroids drawn from them. "Exact float32 argmin" is a
   plain MKL `addmm` + `argmin` that shares no code with our search; near-ties below float32 resolution
   are the only rows where any two float32 searches may differ. The search `auto` did not pick is timed
