@@ -224,3 +224,22 @@ def pytest_collection_modifyitems(config, items):
     """Run the Playwright tests last: its sync API keeps an event loop running on the main thread for the
     rest of the session, which breaks asyncio.run() in any test that comes after it."""
     items.sort(key=lambda item: "test_browser" in item.nodeid)
+
+
+@pytest.fixture(scope="session")
+def real_acts() -> torch.Tensor:
+    """About 6,000 layer-6 activations of the embedded model on the embedded corpus, cosine-normalised
+    like a default build: the outlier dimensions of real activations drive bf16's rounding error."""
+    from autointerp.build.activations import iter_activations
+    from autointerp.build.corpus import make_windows, read_corpus
+    from autointerp.build.models import load_model, sink_token_id
+
+    from autointerp.core.search import normalise
+
+    model = load_model("embedded", device="cpu", dtype="bfloat16")
+    sink = sink_token_id(model.tokenizer)
+    split = make_windows(
+        read_corpus("embedded:enwiki"), model.tokenizer, 64, {"train": 6000, "val": 64, "heldout": 64}, 0
+    )
+    x = torch.cat([b.acts for b in iter_activations(model, split["train"].windows, 6, "layer_output", sink)])
+    return normalise(x, x.mean(0), "cosine")

@@ -137,7 +137,7 @@ class TrainShards(kmeans.LocalShards):
         if self.center is not None:
             kept.sub_(self.center)
         self._centered = kept.norm(dim=1)
-        if mode == "cosine":  # what kmeans.normalise computes (F.normalize), without a second copy
+        if mode == "cosine":  # what search.normalise computes (F.normalize), without a second copy
             kept.div_(self._centered.clamp_min(1e-12)[:, None])
         super().__init__(kept.to(self.device))
         return len(kept), self.center

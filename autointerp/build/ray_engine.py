@@ -18,11 +18,12 @@ import numpy as np
 import torch
 
 from autointerp.build.engine import TrainFit, fit_stage, fit_train
-from autointerp.build.kmeans import ShardStats, assign, centre_and_normalise, shard_step
+from autointerp.build.kmeans import ShardStats, shard_step
 from autointerp.config import BuildConfig
 from autointerp.core.activations import iter_layers
 from autointerp.core.index import LayerSpace, TokenRecords, ValidationIndex, stream_layer_records
 from autointerp.core.models import load_model, resolve_model_path, sink_token_id
+from autointerp.core.search import assign, centre_and_normalise
 from autointerp.data.corpus import TokenWindows
 from autointerp.errors import AutoInterpError
 from autointerp.progress import Progress

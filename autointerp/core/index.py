@@ -10,8 +10,8 @@ from typing import Any, TypeVar
 import numpy as np
 import torch
 
-from autointerp.build.kmeans import Nearest, nearest_two, normalise
 from autointerp.core.activations import iter_layers, model_device
+from autointerp.core.search import Nearest, nearest_two, normalise
 
 FIELDS = ("cluster", "dist", "second", "margin", "window", "pos", "token", "norm")
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from autointerp.build.kmeans import Nearest, nearest_two, normalise
 from autointerp.core.index import Distance, TokenRecords, ValidationIndex, activation_from_distance
+from autointerp.core.search import Nearest, nearest_two, normalise
 from autointerp.data.corpus import pad_windows
 from autointerp.errors import InputError
 

@@ -12,10 +12,10 @@ from typing import Any, Protocol
 
 import torch
 
-from autointerp.build.kmeans import assign, normalise
 from autointerp.core.activations import model_device
 from autointerp.core.models import model_lock
 from autointerp.core.nnsight_mount import prepare_before_trace
+from autointerp.core.search import assign, normalise
 
 
 class Reconstruction(Protocol):

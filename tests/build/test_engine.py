@@ -2,8 +2,8 @@
 
 import torch
 
-from autointerp.build import kmeans
 from autointerp.build.engine import TrainShards
+from autointerp.core import search as core_search
 
 
 def test_in_place_preparation_equals_the_reference():
@@ -16,7 +16,7 @@ def test_in_place_preparation_equals_the_reference():
         n_kept, center = shards.prepare(threshold, mode)
         kept = raw[raw.norm(dim=1) <= threshold]
         ref_center = kept.mean(0) if mode == "cosine" else None
-        x, centred_norms = kmeans.centre_and_normalise(kept, ref_center, mode)
+        x, centred_norms = core_search.centre_and_normalise(kept, ref_center, mode)
         assert n_kept == len(kept) == 495
         assert torch.equal(shards.x, x)
         assert shards.median_centered_norm() == float(centred_norms.median())

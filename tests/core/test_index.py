@@ -1,8 +1,8 @@
 import numpy as np
 import torch
 
-from autointerp.build.kmeans import nearest_two
 from autointerp.core.index import TokenRecords, ValidationIndex, activation_from_distance
+from autointerp.core.search import nearest_two
 
 
 def make_index(n=5000, k=16, d=8, seed=0):

@@ -1,0 +1,255 @@
+import json
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from autointerp.build.kmeans import fit_kmeans
+from autointerp.core import search as core_search
+from autointerp.core.search import _argmin_rows, assign, nearest_two, search
+
+
+def test_nearest_two_matches_brute_force():
+    g = torch.Generator().manual_seed(0)
+    x, c = torch.randn(3000, 12, generator=g), torch.randn(20, 12, generator=g)
+    n = nearest_two(x, c, chunk=257)
+    d = torch.cdist(x, c)
+    vals, idx = d.topk(2, largest=False)
+    assert torch.equal(n.first, idx[:, 0]) and torch.equal(n.second, idx[:, 1])
+    assert torch.allclose(n.dist, vals[:, 0], atol=1e-3) and (n.margin >= 0).all()
+
+
+def test_bf16_rerank_matches_float32_search():
+    g = torch.Generator().manual_seed(0)
+    base = torch.randn(40, 64, generator=g)
+    x = torch.nn.functional.normalize(
+        base[torch.randint(0, 40, (5000,), generator=g)] + 0.7 * torch.randn(5000, 64, generator=g), dim=1
+    )
+    c = x[:64].clone()
+    exact_l, exact_d = assign(x, c, precision="f32")
+    fast_l, fast_d = assign(x, c, precision="bf16")
+    assert (exact_l == fast_l).float().mean() >= 0.999
+    assert torch.allclose(exact_d, fast_d, atol=1e-4)
+    brute = torch.cdist(x, c).argmin(1)
+    assert (brute == exact_l).float().mean() >= 0.999
+    a, b = nearest_two(x, c, precision="f32"), nearest_two(x, c, precision="bf16")
+    assert (a.first == b.first).float().mean() >= 0.999 and (a.second == b.second).float().mean() >= 0.99
+
+
+def exact_scores(x: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
+    """‖c‖² - 2x·c in float64: the reference the float32 and bf16 searches are held to."""
+    x64, c64 = x.double(), c.double()
+    return (c64 * c64).sum(1) - 2 * x64 @ c64.t()
+
+
+def test_bf16_labels_equal_exact_labels_on_real_activations(real_acts):
+    x = real_acts
+    g = torch.Generator().manual_seed(0)
+    for c in (x[torch.randperm(len(x), generator=g)[:256]].clone(), fit_kmeans(x, 96, iters=5, seed=1).centroids):
+        s = exact_scores(x, c)
+        best = s.min(1).values
+        top2 = s.topk(2, dim=1, largest=False).indices
+        for m in (1, 2):
+            idx, d2, rechecked = search(x, c, m, precision="bf16")
+            # within float32 rounding of the exact nearest, on every row
+            excess = s.gather(1, idx[:, :1]).squeeze(1) - best
+            assert excess.max() <= 1e-5
+            assert (idx[:, 0] == top2[:, 0]).double().mean() >= 0.999
+            if m == 2:
+                assert (idx[:, 1] == top2[:, 1]).double().mean() >= 0.999
+            exact_d2 = (x.double() ** 2).sum(1, keepdim=True) + s.gather(1, idx)
+            assert torch.allclose(d2.double(), exact_d2, atol=1e-4)
+            assert 0 < rechecked.rows < len(x) / 2  # the bound is doing work, and most rows need no re-check
+            assert rechecked.pairs < 0.01 * len(x) * len(c)  # a doubtful row costs a few dot products
+        f32_idx, _, _ = search(x, c, 1, precision="f32")
+        assert (f32_idx[:, 0] == search(x, c, 1, precision="bf16")[0][:, 0]).double().mean() >= 0.999
+
+
+def test_bf16_bound_holds_on_hostile_data():
+    """Large norms, one dominant dimension, duplicated centroids and near ties: the bf16 winner (or the
+    re-checked one) is always the exact nearest up to float32 rounding."""
+    g = torch.Generator().manual_seed(3)
+    base = torch.randn(40, 128, generator=g)
+    x = base[torch.randint(0, 40, (6000,), generator=g)] + 0.05 * torch.randn(6000, 128, generator=g)
+    x[:, 7] *= 40  # an outlier dimension, as in real residual streams
+    x *= 300  # raw (un-normalised) activation scale
+    c = torch.cat([x[:64], x[:8]])  # 8 exact duplicates: ties
+    c[64:] += 1e-3  # ...and near ties
+    s = exact_scores(x, c)
+    idx, d2, _ = search(x, c, 2, precision="bf16")
+    scale = (x.double() ** 2).sum(1)
+    assert ((s.gather(1, idx[:, :1]).squeeze(1) - s.min(1).values) / scale).max() <= 1e-6
+    second = s.scatter(1, idx[:, :1], float("inf")).min(1).values
+    assert ((s.gather(1, idx[:, 1:]).squeeze(1) - second) / scale).max() <= 1e-6
+
+
+def test_lane_argmin_equals_torch_argmin_with_ties():
+    g = torch.Generator().manual_seed(0)
+    s = torch.randn(500, 1024, generator=g)
+    s[:, 700] = s[:, 3] = s.min(1).values - 1  # tie across lanes: the lowest column must win
+    s[:50, 40] = s[:50, 3]  # tie inside lane 8... and across lanes again
+    vals, cols = _argmin_rows(s.clone())
+    ref_vals, ref_cols = s.min(1)
+    assert torch.equal(cols, ref_cols) and torch.equal(vals, ref_vals)
+    s2 = torch.randn(300, 512, generator=g)
+    assert torch.equal(_argmin_rows(s2)[1], s2.argmin(1))
+
+
+def test_worker_threads_give_the_same_result_as_one_thread(real_acts):
+    c = real_acts[:128].clone()
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        one = search(real_acts, c, 2, chunk=512)
+        fit_one = fit_kmeans(real_acts, 32, iters=3, seed=0)
+        torch.set_num_threads(2)
+        two = search(real_acts, c, 2, chunk=512)
+        fit_two = fit_kmeans(real_acts, 32, iters=3, seed=0)
+    finally:
+        torch.set_num_threads(before)
+    assert torch.equal(one[0], two[0]) and torch.equal(one[1], two[1])
+    assert torch.equal(fit_one.labels, fit_two.labels)
+    assert torch.allclose(fit_one.centroids, fit_two.centroids, atol=1e-6)
+    assert torch.get_num_threads() == before
+
+
+def test_auto_follows_the_measured_searches_and_caches_them_per_machine(real_acts, tmp_path, monkeypatch):
+    """ "auto" picks bf16 where this machine ran a bf16 search block BF16_EDGE × as fast as a float32 one,
+    from a timing stored in the user cache; a stored entry is reused, and where float32 wins it stays."""
+    monkeypatch.setenv("AUTOINTERP_CACHE", str(tmp_path))
+    core_search.kernel_rates.cache_clear()
+    try:
+        rates = core_search.kernel_rates()
+        assert min(rates.f32, rates.bf16, rates.f32_search, rates.bf16_search, rates.bf16_fit) > 0
+        stored = json.loads((tmp_path / core_search.KERNELS_FILE).read_text())
+        key = core_search._machine_key()
+        assert stored[key]["bf16_search"] == rates.bf16_search
+        x = real_acts.repeat(-(-core_search.MIN_BF16_ROWS // len(real_acts)), 1)
+        c = real_acts[:64].clone()
+        expect = "bf16" if rates.bf16_search >= core_search.BF16_EDGE * rates.f32_search else "f32"
+        assert core_search.search_precision(x, c) == expect
+        assert core_search.search_precision(x[:100], c) == "f32"  # too small to pay for the bf16 set-up
+        for f32, bf16, want in ((100.0, 100.0, "f32"), (100.0, 200.0, "bf16")):
+            stored[key] |= {"f32_search": f32, "bf16_search": bf16, "bf16_fit": bf16}
+            (tmp_path / core_search.KERNELS_FILE).write_text(json.dumps(stored))
+            core_search.kernel_rates.cache_clear()
+            assert core_search.search_precision(x, c) == want == core_search.search_precision(x, c, fit=True)
+            idx, _, _ = search(x, c, 1)
+            assert torch.equal(idx, search(x, c, 1, precision="f32")[0])
+    finally:
+        core_search.kernel_rates.cache_clear()
+
+
+def test_precision_is_checked():
+    with pytest.raises(ValueError, match="precision"):
+        assign(torch.randn(10, 4), torch.randn(3, 4), precision="fp8")
+
+
+FAULTS_CHILD = """
+import resource, sys, torch
+from autointerp.core import search
+if sys.argv[1] == "off":
+    search._keep_blocks_on_the_heap = lambda: False  # what glibc does by default
+torch.set_num_threads(1)
+x, c = torch.randn(12 * search.CHUNK, 64), torch.randn(1024, 64)
+search.assign(x, c, precision="f32")
+before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+search.assign(x, c, precision="f32")
+print(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
+"""
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="glibc's allocator")
+def test_search_blocks_reuse_their_memory_instead_of_refaulting_it():
+    """A repeated search touches no fresh pages per block (glibc would otherwise mmap and unmap each
+    block's 16 MB of scores: thousands of page faults per block, 40% of a float32 assignment's time)."""
+    runs = {
+        mode: int(
+            subprocess.run(
+                [sys.executable, "-c", FAULTS_CHILD, mode], capture_output=True, text=True, check=True
+            ).stdout
+        )
+        for mode in ("on", "off")
+    }
+    assert runs["off"] > 12 * 1000  # the default allocator re-faults every block: the check can fail
+    assert runs["on"] < runs["off"] / 10
+
+
+# --------------------------------------------------------------------------- the bf16 bound, adversarially
+def f64_top(x: torch.Tensor, c: torch.Tensor, m: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """float64 ground truth: the m smallest ‖x - c‖² per row, ties to the lowest column (a stable sort)."""
+    d2 = torch.cdist(x.double(), c.double()) ** 2
+    order = torch.sort(d2, dim=1, stable=True)
+    return order.indices[:, :m], order.values[:, :m]
+
+
+def near_ties(n: int, d: int, k: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Points built to sit on ties: centroids with exact duplicates and near-duplicates, and points on the
+    bisector of two centroids (the midpoint plus a step orthogonal to their difference), mixed with
+    ordinary points; cosine-normalised like real activations, with an outlier dimension."""
+    g = torch.Generator().manual_seed(seed)
+    c = torch.randn(k, d, generator=g)
+    c[:, 3] *= 8
+    c = torch.nn.functional.normalize(c, dim=1)
+    dup = k // 8
+    c[-dup:] = c[:dup]  # exact duplicates: float32 argmin takes the lower column
+    c[-2 * dup : -dup] = c[dup : 2 * dup] + 1e-4 * torch.randn(dup, d, generator=g)  # near duplicates
+    a, b = torch.randint(0, k, (2, n), generator=g)
+    diff = c[b] - c[a]
+    step = torch.randn(n, d, generator=g)
+    step -= (step * diff).sum(1, keepdim=True) / (diff * diff).sum(1, keepdim=True).clamp_min(1e-12) * diff
+    x = (c[a] + c[b]) / 2 + 0.3 * torch.nn.functional.normalize(step, dim=1)
+    x[: n // 3] = c[torch.randint(0, k, (n // 3,), generator=g)] + 0.2 * torch.randn(n // 3, d, generator=g)
+    return x, c
+
+
+@pytest.mark.parametrize(("n", "d", "k"), [(300, 16, 40), (40_000, 256, 512)])
+def test_bf16_labels_equal_float32_argmin_on_near_ties(n, d, k):
+    """Tiny and large: every label of the bf16 search is the float32 search's (and the float64 argmin's)
+    wherever float64 separates the places by more than float32 resolves; on the remaining rows (points
+    placed exactly on a bisector: a tie that float32 rounding, not geometry, decides) the pick is one of
+    the tied centroids. Exact duplicates resolve to the lower column, as in the float32 argmin."""
+    x, c = near_ties(n, d, k, seed=n)
+    for m in (1, 2):
+        bf, bd2, rechecked = search(x, c, m, chunk=1024, precision="bf16")
+        f32, _, _ = search(x, c, m, chunk=1024, precision="f32")
+        ref, ref_d2 = f64_top(x, c, m + 1)
+        resolvable = (ref_d2[:, m] - ref_d2[:, m - 1]) > 1e-5  # the m-th place is not a float32 tie
+        if m == 2:
+            resolvable &= (ref_d2[:, 1] - ref_d2[:, 0]) > 1e-5
+        assert resolvable.double().mean() > 0.1  # not vacuous
+        assert torch.equal(bf[resolvable], ref[resolvable, :m])
+        assert torch.equal(bf[resolvable], f32[resolvable])
+        picked = (x.double().unsqueeze(1) - c.double()[bf]).pow(2).sum(2)
+        assert (picked - ref_d2[:, :m]).abs().max() <= 1e-5  # on ties: one of the tied centroids
+        assert torch.allclose(bd2.double(), ref_d2[:, :m], atol=1e-4)
+        assert rechecked.rows > 0  # the near-ties reached the exact re-check
+    dup = k // 8
+    on_dup = torch.isin(f64_top(x, c, 1)[0][:, 0], torch.arange(dup))
+    assert not torch.isin(search(x[on_dup], c, 1, precision="bf16")[0], torch.arange(k - dup, k)).any()
+
+
+def test_rows_the_bound_settles_keep_the_float64_label():
+    """The bound's sufficiency, on its own: on every row the bf16 pass settles, the bf16 winner is the
+    float64 argmin, and every other centroid's bf16 score lead over it is no larger than the window
+    plus the actual error; on every doubtful row the exact top m are among the candidates."""
+    x, c = near_ties(6000, 128, 256, seed=7)
+    x[:, 3] *= 50  # un-normalised scale with an outlier dimension: large absolute errors
+    table = core_search.CentroidTable.build(c, x.device, True)
+    ref, _ = f64_top(x, c, 2)
+    s64 = (c.double() ** 2).sum(1) - 2 * x.double() @ c.double().t()
+    for m in (1, 2):
+        for start in range(0, len(x), 1024):
+            xb = x[start : start + 1024]
+            norms = core_search.RowNorms(torch.linalg.vecdot(xb, xb))
+            low = core_search._low_scores(xb, norms, table.low, 0.0, core_search.Scratch())
+            cert = core_search._certify(low, table, m)
+            sure = ~cert.unsure
+            rows = torch.arange(start, start + len(xb))
+            gap = s64[rows].gather(1, ref[rows, 1:2]).squeeze(1) - s64[rows].gather(1, ref[rows, :1]).squeeze(1)
+            clear = gap > 1e-9 * s64[rows].abs().amax(1)  # float64 itself tells the two apart
+            assert torch.equal(cert.idx[sure & clear], ref[rows][sure & clear, :m])
+            cand = low.scores[:, : len(c)] <= cert.thr.unsqueeze(1)
+            top = ref[rows, :m]
+            assert cand.gather(1, top)[clear].all()  # the exact top m lie under the threshold
