@@ -78,8 +78,8 @@ def run(a: argparse.Namespace) -> str:
     head = (
         f"Machine: {cpu_model()}; run {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}"
         f"{' (--quick)' if a.quick else ''}. Stack build with fidelity: {stack_s:.0f} s. Build times exclude the "
-        "fidelity step and the model load; a stack's layers share one build time. Fidelity on the first 24 "
-        "held-out windows (about 1,250 tokens), random = as many seeded random unit directions as centroids."
+        "fidelity step and the model load; a stack's layers share one build time. Fidelity on the first 16 "
+        "held-out windows (about 830 tokens), random = as many seeded random unit directions as centroids."
     )
     return head + "\n\n" + "\n".join(lines)
 
