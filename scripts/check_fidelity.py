@@ -103,7 +103,7 @@ def check(workspace: str, text_file: str, cli: dict | None = None) -> tuple[Refe
     with open(text_file, encoding="utf-8") as fh:
         lines = [x.strip() for x in fh if x.strip()]
     docs = [tok(x, add_special_tokens=False)["input_ids"][:128] for x in lines]
-    cosine = ws.metadata["normalisation"] == "cosine"
+    cosine = ws.info.normalisation == "cosine"
     cents, center = ws.centroids.float(), ws.center.float() if ws.center is not None else None
     mean = center if center is not None else cents.mean(0)
 
@@ -114,7 +114,7 @@ def check(workspace: str, text_file: str, cli: dict | None = None) -> tuple[Refe
         block = model.model.layers[layer]
         return {"layer_output": block, "mlp_output": block.mlp, "attention_output": block.self_attn}[ws.config.site]
 
-    ref = reference(hf, docs, ws.metadata.get("sink_token_id"), ws.config.layer, site_of, replace)
+    ref = reference(hf, docs, ws.info.sink_token_id, ws.config.layer, site_of, replace)
     if cli is None:
         cmd = [sys.executable, "-m", "autointerp", "fidelity", "--workspace", workspace, "--text-file", text_file]
         cli = json.loads(subprocess.run([*cmd, "--json"], check=True, capture_output=True, text=True).stdout)
