@@ -101,7 +101,7 @@ def news_tokens(interp: KMeansAutoInterp, budget: int) -> NewsTokens:
     docs = lee_documents()
     cfg = interp.workspace.config
     w = windows_of(docs, interp.tokenizer, cfg.window, budget)
-    sink = interp.metadata.get("sink_token_id")
+    sink = interp.info.sink_token_id
     cluster, where = [], []
     for batch in iter_activations(interp.model, w.windows, cfg.layer, cfg.site, sink):
         cluster.append(interp.space.nearest(batch.acts).first.numpy())

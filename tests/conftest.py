@@ -231,10 +231,9 @@ def real_acts() -> torch.Tensor:
     """About 6,000 layer-6 activations of the embedded model on the embedded corpus, cosine-normalised
     like a default build: the outlier dimensions of real activations drive bf16's rounding error."""
     from autointerp.core.activations import iter_activations
-    from autointerp.data.corpus import make_windows, read_corpus
     from autointerp.core.models import load_model, sink_token_id
-
     from autointerp.core.search import normalise
+    from autointerp.data.corpus import make_windows, read_corpus
 
     model = load_model("embedded", device="cpu", dtype="bfloat16")
     sink = sink_token_id(model.tokenizer)
