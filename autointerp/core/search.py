@@ -638,6 +638,7 @@ def _workers(threads: int) -> ThreadPoolExecutor:
         if pool is None:
             pool = ThreadPoolExecutor(threads, thread_name_prefix="kmeans")
             barrier = threading.Barrier(threads)  # one init per worker thread
+            caller = torch.get_num_threads()
 
             def single_threaded() -> None:
                 torch.get_num_threads()  # torch's lazy per-thread setup first, or it would undo the next line
@@ -646,7 +647,7 @@ def _workers(threads: int) -> ThreadPoolExecutor:
 
             for f in [pool.submit(single_threaded) for _ in range(threads)]:
                 f.result()
-            torch.set_num_threads(threads)  # restore that default; this thread keeps its own count
+            torch.set_num_threads(caller)  # restore the default for new threads, and this thread's own count
             _POOLS[threads] = pool
     return pool
 

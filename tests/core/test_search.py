@@ -253,3 +253,16 @@ def test_rows_the_bound_settles_keep_the_float64_label():
             cand = low.scores[:, : len(c)] <= cert.thr.unsqueeze(1)
             top = ref[rows, :m]
             assert cand.gather(1, top)[clear].all()  # the exact top m lie under the threshold
+
+
+def test_making_a_worker_pool_keeps_the_callers_thread_count():
+    """The first timing of the kernels runs on a one-thread pool: it once left the whole process on one torch
+    thread (every later forward pass at half speed on 2 cores, and a stack's fit differing from a single build's)."""
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(2)
+        core_search._POOLS.pop(1, None)
+        core_search._workers(1)
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
