@@ -31,3 +31,25 @@ def test_the_records_read_back_typed():
     assert edited.info.extra == {"reviewer_note": {"kept": True}} and edited.info.neighbours == [3, 9]
     offline = CentroidExplanationCache(FIXTURES).get(35)
     assert offline.info.rule and "rule" not in offline.info.evidence and offline.info.provenance.layer == 12
+
+
+def test_confidence_has_one_source_the_score():
+    from autointerp.records import ExplanationInfo, ScoreResult
+
+    e = CentroidExplanation(1, "x", 0.3, info=ExplanationInfo(Status.SCORED, score=ScoreResult("exact-rule", 0.7203)))
+    assert e.confidence == 0.4406 == e.to_dict()["confidence"] == e.to_dict()["metadata"]["score"]["confidence"]
+    unmeasured = ExplanationInfo(Status.UNSCORED, score=ScoreResult("none", None, status=Status.UNSCORED))
+    assert CentroidExplanation(1, "x", 0.3, info=unmeasured).confidence == 0.0
+    assert CentroidExplanation(1, "x", 0.3).confidence == 0.3  # no score (the seed's format): the number it came with
+
+
+def test_the_serializer_owns_exactly_the_keys_the_hand_written_list_had():
+    from autointerp.records import PROVENANCE_KEYS, ExplanationInfo, own_keys
+
+    assert own_keys(ExplanationInfo) == {
+        *PROVENANCE_KEYS,
+        *("layer_idx", "activation_type", "generation_method", "explainer", "explainer_model", "prompt_version"),
+        *("status", "score", "confidence_mapping", "evidence", "flags", "population", "neighbours"),
+        *("stated_confidence", "human_edited", "accepted", "imported", "previous_explanation", "error"),
+        "error_reason",
+    }
