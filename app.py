@@ -26,6 +26,7 @@ nav = st.navigation(
 from autointerp.config import BuildConfig, RunOptions, default_workspace_root  # noqa: E402
 from autointerp.errors import AutoInterpError  # noqa: E402
 from autointerp.explain.clients.factory import HTTP_CLIENTS, ClientSettings, Provider, make_client  # noqa: E402
+from autointerp.explain.llm_choice import ExplainPlan, make_plan  # noqa: E402
 from autointerp.prepare import disable_pymount  # noqa: E402
 from autointerp.ui.browse import workspace_labels  # noqa: E402
 from autointerp.ui.chips import esc  # noqa: E402
@@ -142,8 +143,9 @@ PROVIDERS = {
 }
 
 
-def sidebar_explainer(interp) -> object | None:
-    """The LLM client for this session. Keys come from the environment or this field, never from disk."""
+def sidebar_explainer(interp) -> ExplainPlan:
+    """The LLM choice for this session, resolved once into the plan every page passes on. Keys come from the
+    environment or this field, never from disk."""
     choice = st.sidebar.selectbox(
         "Explainer",
         list(PROVIDERS),
@@ -168,18 +170,18 @@ def sidebar_explainer(interp) -> object | None:
         model = st.sidebar.text_input("Model", HTTP_CLIENTS[provider].default_model, key="llm_model_a")
         key = st.sidebar.text_input("API key (or ANTHROPIC_API_KEY)", type="password", key="llm_key_a")
         settings = ClientSettings(provider, model, api_key=key, retries=1, timeout=30)
-    if provider in (Provider.OPENAI, Provider.ANTHROPIC):
+    if provider in HTTP_CLIENTS:
         test_connection(settings)
-        return session_client(settings)
-    return make_client(settings, interp.model)
+        return session_plan(settings)
+    return make_plan(settings, interp.model)
 
 
-def session_client(settings: ClientSettings) -> object | None:
-    """The same HTTP client while its settings stay the same, so what it learnt about the server this
-    session (which structured-output mode it accepts) is kept across reruns."""
+def session_plan(settings: ClientSettings) -> ExplainPlan:
+    """The same HTTP client (in its plan) while its settings stay the same, so what it learnt about the server
+    this session (which structured-output mode it accepts) is kept across reruns."""
     held = st.session_state.get("llm_client_held")
     if held is None or held[0] != settings:
-        held = (settings, make_client(settings))
+        held = (settings, make_plan(settings))
         st.session_state["llm_client_held"] = held
     return held[1]
 
@@ -243,7 +245,7 @@ st.sidebar.markdown(
 )
 st.sidebar.markdown(f"**Fidelity** {fidelity_line(ws.fidelity)}", help=fidelity_help(ws.fidelity) or None)
 st.session_state["interp"] = interp
-st.session_state["llm_client"] = sidebar_explainer(interp)
+st.session_state["llm_plan"] = sidebar_explainer(interp)
 follow_deep_link()
 st.sidebar.caption(ws.attribution)
 st.sidebar.caption(f"Semantic concepts: {ws.info.concepts or 'none (built before concept features)'}")

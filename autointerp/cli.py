@@ -10,11 +10,11 @@ import logging
 import sys
 from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from autointerp.config import BACKENDS, BuildConfig, RunOptions, default_workspace_root, parse_layers
 from autointerp.errors import AutoInterpError, InputError
-from autointerp.explain.clients.factory import ClientSettings, Provider
+from autointerp.explain.clients.factory import HTTP_CLIENTS, ClientSettings, Provider
 from autointerp.formatting import confidence_text, count_text, rounded
 from autointerp.records import CentroidExplanation, SentenceRow
 from autointerp.tokens import visible
@@ -22,7 +22,8 @@ from autointerp.tokens import visible
 if TYPE_CHECKING:
     from autointerp.analysis.depth import DepthAnalysis
     from autointerp.analysis.sentence import SentenceAnalysis
-    from autointerp.explain.lifecycle import ExplainCounts, LLMChoice
+    from autointerp.explain.lifecycle import ExplainCounts
+    from autointerp.explain.llm_choice import ExplainPlan
     from autointerp.interp import KMeansAutoInterp
 
 
@@ -183,6 +184,11 @@ def build_parser() -> ArgumentParser:
             p.add_argument("--concurrency", type=int, default=4, help="LLM requests in flight at once")
             p.add_argument("--max-rps", type=float, default=None, help="at most this many LLM requests per second")
             p.add_argument("--estimate-only", action="store_true", help="print the estimated LLM cost, then stop")
+    add_fidelity_command(sub)
+    return parser
+
+
+def add_fidelity_command(sub: Any) -> None:
     f = sub.add_parser(
         "fidelity",
         help="how much of the model the codebook carries: CE loss recovered and FVE (--json, --text-file, --layers)",
@@ -192,7 +198,6 @@ def build_parser() -> ArgumentParser:
     f.add_argument("--json", action="store_true", help="print one JSON object (a list of them with --layers)")
     f.add_argument("--layers", default=None, help="one figure per layer of a stack (e.g. 3,6,9,12)")
     add_config_flags(f)
-    return parser
 
 
 def preflight(a: argparse.Namespace) -> None:
@@ -250,7 +255,7 @@ def run(a: argparse.Namespace) -> int:
 def run_on_workspace(a: argparse.Namespace) -> int:
     """`analyze`, `meta` and `explain` on one workspace: `--workspace`, or the one the flags describe."""
     from autointerp.analysis.meta_interpretation import interpret
-    from autointerp.explain.clients.factory import make_client
+    from autointerp.explain.llm_choice import make_plan
     from autointerp.interp import KMeansAutoInterp
     from autointerp.progress import TqdmProgress
     from autointerp.workspace import build_workspace, is_built, workspace_path
@@ -267,18 +272,18 @@ def run_on_workspace(a: argparse.Namespace) -> int:
         with TqdmProgress() as bars:
             path = build_workspace(config, a.out, bars)
     interp = KMeansAutoInterp.from_workspace(path)
-    client = make_client(settings_from_args(a), interp.model)
+    plan = make_plan(settings_from_args(a), interp.model)  # the --llm choice, resolved once
     if a.cmd == "explain":
-        return explain(a, interp, client)
-    analysis = asyncio.run(interp.analyze(a.sentence, llm_client=client))
+        return explain(a, interp, plan)
+    analysis = asyncio.run(interp.analyze(a.sentence, llm_client=plan))
     say_notices(analysis.notice, analysis.explanations.values())
     if a.cmd == "meta":
-        print(asyncio.run(interpret(analysis, interp.text_client(client))))
+        print(asyncio.run(interpret(analysis, plan.text_client)))
         return 0
     rows = [r.to_dict() for r in analysis.rows]
     print(json.dumps(rounded(rows), indent=1) if a.json else format_table(analysis.rows))
     if a.html:
-        write_html(Path(a.html), analysis, interp, client)
+        write_html(Path(a.html), analysis, interp, plan)
     return 0
 
 
@@ -315,40 +320,40 @@ def stack_to_open(a: argparse.Namespace, layers: list[int] | None) -> Path:
 
 def analyze_layers(a: argparse.Namespace) -> int:
     """`analyze|meta --layers` / `--stack`: one forward pass, every layer's centroid for each token."""
-    from autointerp.explain.clients.factory import make_client
+    from autointerp.explain.llm_choice import make_plan
     from autointerp.stack_interp import StackInterp
 
     if a.workspace:
         raise InputError("--layers reads a stack: pass --stack PATH or the build flags, not --workspace")
     layers = parse_layers(a.layers) if a.layers is not None else None
     stack = StackInterp.open(stack_to_open(a, layers), layers=layers)
-    client = make_client(settings_from_args(a), stack.depth.model)
-    depth = asyncio.run(stack.analyze(a.sentence, llm_client=client))
+    plan = make_plan(settings_from_args(a), stack.depth.model)  # the --llm choice, resolved once
+    depth = asyncio.run(stack.analyze(a.sentence, llm_client=plan))
     say_notices(depth.notice, [e for x in depth.per_layer.values() for e in x.explanations.values()])
     if a.cmd == "meta":
-        print(asyncio.run(stack.meta_text(depth, llm_client=client)))
+        print(asyncio.run(stack.meta_text(depth, llm_client=plan)))
         return 0
     print(json.dumps(rounded(depth.to_dict()), indent=1) if a.json else format_depth_table(depth))
     return 0
 
 
-def write_html(path: Path, analysis: SentenceAnalysis, interp: KMeansAutoInterp, client: LLMChoice) -> None:
-    """The HTML export, with the meta-interpretation written by the same client as the analysis."""
+def write_html(path: Path, analysis: SentenceAnalysis, interp: KMeansAutoInterp, plan: ExplainPlan) -> None:
+    """The HTML export, with the meta-interpretation written by the same LLM as the analysis."""
     from autointerp.files import atomic_write_text
     from autointerp.ui.export import about_workspace, analysis_html
 
-    meta = asyncio.run(interp.interpret_analysis(analysis, client))
+    meta = asyncio.run(interp.interpret_analysis(analysis, plan))
     ws = interp.workspace
     about = about_workspace(ws.config, interp.num_centroids, ws.path.name) if ws is not None else {}
     atomic_write_text(path, analysis_html(analysis.rows, meta, about, analysis.notice))
     print(f"wrote {path}", file=sys.stderr)
 
 
-def explain(a: argparse.Namespace, interp: KMeansAutoInterp, client: LLMChoice) -> int:
+def explain(a: argparse.Namespace, interp: KMeansAutoInterp, plan: ExplainPlan) -> int:
     from tqdm.auto import tqdm
 
     ids = parse_ids(a.ids) or list(range(interp.num_centroids))
-    if Provider(a.llm) in (Provider.OPENAI, Provider.ANTHROPIC):
+    if Provider(a.llm) in HTTP_CLIENTS:  # a paid run: say what it will cost first
         from autointerp.explain.planning import estimate_llm_run
 
         todo = ids if a.force else [i for i in ids if not interp.cache.has(i)]
@@ -362,7 +367,8 @@ def explain(a: argparse.Namespace, interp: KMeansAutoInterp, client: LLMChoice) 
         bar.n = done
         bar.refresh()
 
-    counts = asyncio.run(interp.explain_all(ids, a.force, a.concurrency, client, tick))
+    run = interp.explain_all(ids, force=a.force, concurrency=a.concurrency, llm_client=plan, on_done=tick)
+    counts = asyncio.run(run)
     bar.close()
     from autointerp.explain.outcomes import describe_failures
 

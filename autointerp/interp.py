@@ -19,14 +19,14 @@ from autointerp.config import SITES
 from autointerp.constants import MAX_SENTENCE_TOKENS
 from autointerp.core.centroids_io import FitInfo, read_centroid_file, validate_centroids
 from autointerp.core.models import check_layer_and_site, load_model, max_positions, model_name, sink_token_id
-from autointerp.core.space import CentroidSpace, split_activations
+from autointerp.core.space import CentroidSpace
 from autointerp.errors import InputError
-from autointerp.explain.clients.protocol import LLMClient
 from autointerp.explain.explainers.contract import Explainer
 from autointerp.explain.explainers.offline import OfflineExplainer
 from autointerp.explain.explanation_cache import CentroidExplanationCache
-from autointerp.explain.lifecycle import ExplainCounts, Explanations, Identity, ImportReport, LLMChoice, plan_for
-from autointerp.explain.splits import SplitView
+from autointerp.explain.lifecycle import ExplainCounts, Explanations, Identity, ImportReport
+from autointerp.explain.llm_choice import ExplainPlan, LLMChoice
+from autointerp.explain.splits import split_views
 from autointerp.fidelity.build_time import target_for
 from autointerp.fidelity.measure import DocumentFidelity, sentence_fidelity
 from autointerp.records import CentroidExplanation, ScoringConfig, ValidationExample
@@ -76,7 +76,8 @@ class KMeansAutoInterp:
         )
         self.workspace = workspace
         self.scoring = scoring or ScoringConfig()
-        self.validation, self.heldout = self._splits(workspace, validation_activations, validation_tokens)
+        acts, tokens = validation_activations, validation_tokens
+        self.validation, self.heldout = split_views(workspace, acts, tokens, self.tokenizer, self.space, self.scoring)
         corpus = workspace.config.corpus if workspace is not None else info.corpus or "user-activations"
         identity = Identity(info.model or model_name(self.model), self.layer_idx, activation_type, corpus)
         self.explanations = Explanations(
@@ -92,19 +93,6 @@ class KMeansAutoInterp:
         sink = info.sink_token_id if info.sink_decided else sink_token_id(self.tokenizer)
         site = Site(self.layer_idx, activation_type, sink)
         self.analyzer = SentenceAnalyzer(self.model, site, self.space, self.explanations, self.max_tokens)
-
-    def _splits(
-        self, ws: Workspace | None, acts: torch.Tensor | None, tokens: torch.Tensor | None
-    ) -> tuple[SplitView | None, SplitView | None]:
-        """Validation and held-out data: a workspace's indexes, or user activations split 70/30."""
-        if ws is not None:
-            parts = [(s.index, s.windows, s.tags, s.concepts) for s in (ws.splits["val"], ws.splits["heldout"])]
-        elif acts is not None:
-            parts = [(i, w, None, None) for i, w in split_activations(acts, tokens, self.space)]
-        else:
-            return None, None
-        val, held = (SplitView.create(i, w, t, self.tokenizer, self.space, self.scoring, c) for i, w, t, c in parts)
-        return val, held
 
     @classmethod
     def from_workspace(
@@ -161,34 +149,34 @@ class KMeansAutoInterp:
     async def generate_explanation(
         self, centroid_id: int, examples: list[ValidationExample] | None = None, llm_client: LLMChoice = None
     ) -> CentroidExplanation:
-        return await self.explanations.generate(centroid_id, examples, llm_client)
+        return await self.explanations.generate(centroid_id, examples, ExplainPlan.of(llm_client))
 
     async def get_or_generate_explanation(
         self, centroid_id: int, k: int = 10, llm_client: LLMChoice = None, force_regenerate: bool = False
     ) -> CentroidExplanation:
-        return await self.explanations.get_or_generate(centroid_id, k, llm_client, force_regenerate)
+        return await self.explanations.get_or_generate(centroid_id, k, ExplainPlan.of(llm_client), force_regenerate)
 
     async def edit_explanation(self, centroid_id: int, text: str, llm_client: LLMChoice = None) -> CentroidExplanation:
-        return await self.explanations.edit(centroid_id, text, llm_client)
+        return await self.explanations.edit(centroid_id, text, ExplainPlan.of(llm_client))
 
-    async def explain_all(self, ids: list[int], *args: Any, **kwargs: Any) -> ExplainCounts:
-        return await self.explanations.explain_all(ids, *args, **kwargs)  # force, concurrency, llm_client, on_done
+    async def explain_all(self, ids: list[int], *, llm_client: LLMChoice = None, **kw: Any) -> ExplainCounts:
+        return await self.explanations.explain_all(ids, plan=ExplainPlan.of(llm_client), **kw)  # force, on_done…
 
     async def import_explanations(
         self, records: list[CentroidExplanation], llm_client: LLMChoice = None
     ) -> ImportReport:
-        return await self.explanations.import_records(records, llm_client)
+        return await self.explanations.import_records(records, ExplainPlan.of(llm_client))
 
     def accept_explanation(self, centroid_id: int) -> CentroidExplanation:
         return self.explanations.accept(centroid_id)
 
     def stale_reasons(self, explanation: CentroidExplanation, llm_client: LLMChoice = None) -> list[str]:
-        return self.explanations.stale_reasons(explanation, llm_client)
+        return self.explanations.stale_reasons(explanation, ExplainPlan.of(llm_client))
 
     async def analyze(
         self, sentence: str, k: int = 10, llm_client: LLMChoice = None, explain: bool = True
     ) -> SentenceAnalysis:
-        return await self.analyzer.analyze(sentence, k, llm_client, explain)
+        return await self.analyzer.analyze(sentence, k, ExplainPlan.of(llm_client), explain)
 
     async def analyze_sentence(self, sentence: str, k: int = 10, llm_client: LLMChoice = None) -> list[dict[str, Any]]:
         """One dict per token: position, token, centroid, explanation, measured confidence, activation,
@@ -196,12 +184,13 @@ class KMeansAutoInterp:
         return [r.to_dict() for r in (await self.analyze(sentence, k, llm_client)).rows]
 
     async def interpret_with_meta_model(self, sentence: str, k: int = 10, llm_client: LLMChoice = None) -> str:
-        return await self.interpret_analysis(await self.analyze(sentence, k, llm_client), llm_client)
+        plan = ExplainPlan.of(llm_client)
+        return await self.interpret_analysis(await self.analyze(sentence, k, plan), plan)
 
     async def interpret_analysis(self, analysis: SentenceAnalysis, llm_client: LLMChoice = None) -> str:
         """The meta-interpretation of an analysis already run (the dashboard and `--html` keep theirs)."""
         fidelity = self.workspace.fidelity if self.workspace is not None else None
-        return await interpret(analysis, self.text_client(llm_client), fidelity)
+        return await interpret(analysis, ExplainPlan.of(llm_client).text_client, fidelity)
 
     def sentence_fidelity(self, token_ids: list[int]) -> DocumentFidelity:
         """One text's per-token KL(clean || patched) and CE loss recovered under this layer's codebook."""
@@ -209,7 +198,3 @@ class KMeansAutoInterp:
             raise InputError("fidelity needs a workspace: its centre and normalisation define the patch")
         ws = self.workspace
         return sentence_fidelity(self.model, target_for(ws.config, self.space.centroids, ws.center, ws.info), token_ids)
-
-    def text_client(self, llm_client: LLMChoice = None) -> LLMClient | None:
-        """What writes meta-interpretations for this choice of client (None: the grounded offline text)."""
-        return plan_for(llm_client, self.explanations.explainer).text_client

@@ -8,13 +8,17 @@ under the seed's keys), but in Python those facts are typed: `info` is an `Expla
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field, fields
+from collections.abc import Callable
+from dataclasses import Field, asdict, dataclass, field, fields
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
+from functools import cache
+from typing import Any, TypeVar
 
 from autointerp.constants import CONFIDENCE_MAPPING
 from autointerp.formatting import JSON_PLACES
+
+T = TypeVar("T")
 
 
 def now_iso() -> str:
@@ -135,127 +139,197 @@ class Provenance:
         ]
 
 
-# metadata keys ExplanationInfo owns; anything else in a file is kept verbatim in `extra`
-_OWN_KEYS = {
-    *PROVENANCE_KEYS,
-    "layer_idx",
-    "activation_type",
-    "generation_method",
-    "explainer",
-    "explainer_model",
-    "prompt_version",
-    "status",
-    "score",
-    "confidence_mapping",
-    "evidence",
-    "flags",
-    "population",
-    "neighbours",
-    "stated_confidence",
-    "human_edited",
-    "accepted",
-    "imported",
-    "previous_explanation",
-    "error",
-    "error_reason",
-}
+@dataclass(frozen=True)
+class Key:
+    """Where one record field sits in its JSON object, declared on the field (`field(metadata=key(...))`) and
+    read by the one serializer below (`to_json`, `from_json`), so no list of keys is kept by hand.
+
+    `name`: the key, the field's name by default; "evidence.rule" puts the value inside that object.
+    `aliases`: keys written with the same value and read when the key is empty (the seed's older names).
+    `fallbacks`: keys only read when the key and its aliases are empty. `read`: a JSON value to the field's.
+    `flat`: the value is a record whose keys (`keys`, written by `write`) sit at this level.
+    `rest`: the field holds every key no other field owns, kept verbatim. `omit_none`: not written when None.
+    `after`: constant keys written right after this field. `order`: where the field is written (stable)."""
+
+    name: str = ""
+    aliases: tuple[str, ...] = ()
+    fallbacks: tuple[str, ...] = ()
+    read: Callable[[Any], Any] | None = None
+    write: Callable[[Any], dict[str, Any]] | None = None
+    flat: bool = False
+    keys: tuple[str, ...] = ()
+    rest: bool = False
+    omit_none: bool = False
+    after: tuple[tuple[str, Any], ...] = ()
+    order: int = 0
+
+
+def key(**spec: Any) -> dict[str, Key]:
+    return {"json": Key(**spec)}
+
+
+def _spec(f: Field[Any]) -> Key:
+    return f.metadata.get("json") or Key()
+
+
+def _plain(value: Any) -> Any:
+    """A field's value as JSON: enums as their text, records through their own `to_dict`, containers copied."""
+    if isinstance(value, StrEnum):
+        return str(value)
+    if hasattr(value, "to_dict"):
+        return value.to_dict()
+    if isinstance(value, (list, dict)):
+        return type(value)(value)
+    return value
+
+
+def _ordered(cls: type) -> list[Field[Any]]:
+    return sorted(fields(cls), key=lambda f: _spec(f).order)
+
+
+@cache
+def own_keys(cls: type) -> frozenset[str]:
+    """Every top-level key the fields of `cls` write or read; anything else in a file is kept in the rest."""
+    out: set[str] = set()
+    for f in fields(cls):
+        k = _spec(f)
+        names = k.keys if k.flat else (k.name or f.name, *k.aliases, *k.fallbacks)
+        out.update(n.split(".")[0] for n in (*names, *(c for c, _ in k.after)) if not k.rest)
+    return frozenset(out)
+
+
+def to_json(record: Any) -> dict[str, Any]:
+    """A record as its JSON object, in field order (after `order`); nested keys ("evidence.rule") last."""
+    out: dict[str, Any] = {}
+    nested = []
+    for f in _ordered(type(record)):
+        k, value = _spec(f), getattr(record, f.name)
+        if k.rest or k.flat:
+            out.update((k.write(value) if k.write else dict(value)) if value is not None else {})
+        elif "." in (k.name or ""):
+            nested.append((k, value))
+        elif not (k.omit_none and value is None):
+            for name in (k.name or f.name, *k.aliases):
+                out[name] = _plain(value)
+        out.update(k.after)
+    for k, value in nested:
+        if not (k.omit_none and value is None):
+            outer, inner = k.name.split(".")
+            out[outer][inner] = _plain(value)
+    return out
+
+
+def _lookup(data: dict[str, Any], name: str) -> Any:
+    outer, _, inner = name.partition(".")
+    value = data.get(outer)
+    return (value.get(inner) if isinstance(value, dict) else None) if inner else value
+
+
+def from_json(cls: type[T], data: dict[str, Any]) -> T:
+    """The record of `cls` from its JSON object; the inverse of `to_json` (older aliases read too)."""
+    kwargs: dict[str, Any] = {}
+    record_type: Any = cls  # a dataclass
+    own = own_keys(record_type)
+    for f in fields(record_type):
+        k = _spec(f)
+        if k.rest:
+            kwargs[f.name] = {n: v for n, v in data.items() if n not in own}
+            continue
+        if k.flat:
+            value: Any = data
+        else:
+            values = [_lookup(data, n) for n in (k.name or f.name, *k.aliases, *k.fallbacks)]
+            value = next((v for v in values if v), values[-1])  # `a or b or c`, as the seed read them
+        kwargs[f.name] = k.read(value) if k.read else value
+    return cls(**kwargs)
+
+
+def _provenance_keys(p: Provenance) -> dict[str, Any]:
+    return {**p.to_dict(), "layer_idx": p.layer, "activation_type": p.site}  # the seed's names too
+
+
+def _evidence(value: Any) -> dict[str, Any]:
+    return {k: v for k, v in dict(value or {}).items() if k != "rule"}  # the rule is its own field
+
+
+def _rule(value: Any) -> list[list[str]] | None:
+    return [list(map(str, t)) for t in value] if isinstance(value, list) else None
+
+
+def _number(value: Any) -> float | None:
+    return float(value) if isinstance(value, (int, float)) else None
 
 
 @dataclass
 class ExplanationInfo:
-    """Where an explanation came from and how it was measured."""
+    """Where an explanation came from and how it was measured; its JSON is the seed's `metadata` layout."""
 
-    status: Status = Status.UNSCORED
-    provenance: Provenance | None = None
-    explainer: str | None = None
+    status: Status = field(default=Status.UNSCORED, metadata=key(read=Status.parse))
+    provenance: Provenance | None = field(
+        default=None,
+        metadata=key(
+            flat=True,
+            keys=(*PROVENANCE_KEYS, "layer_idx", "activation_type"),
+            order=-1,
+            read=Provenance.from_dict,
+            write=_provenance_keys,
+        ),
+    )
+    explainer: str | None = field(default=None, metadata=key(aliases=("generation_method",)))
     explainer_model: str | None = None
     prompt_version: str | None = None
-    score: ScoreResult | None = None
-    rule: list[list[str]] | None = None  # the rule the explanation is, or was read as
-    evidence: dict[str, Any] = field(default_factory=dict)  # explainer-specific details, shown not parsed
-    flags: list[str] = field(default_factory=list)
+    score: ScoreResult | None = field(
+        default=None,
+        metadata=key(
+            read=lambda v: ScoreResult.from_dict(v) if isinstance(v, dict) else None,
+            after=(("confidence_mapping", CONFIDENCE_MAPPING),),
+        ),
+    )
+    # the rule the explanation is, or was read as
+    rule: list[list[str]] | None = field(default=None, metadata=key(name="evidence.rule", read=_rule, omit_none=True))
+    # explainer-specific details, shown not parsed
+    evidence: dict[str, Any] = field(default_factory=dict, metadata=key(read=_evidence))
+    flags: list[str] = field(
+        default_factory=list, metadata=key(fallbacks=("evidence.flags",), read=lambda v: [str(f) for f in v or []])
+    )
     population: int | None = None
-    neighbours: list[int] = field(default_factory=list)
-    stated_confidence: float | None = None  # what an LLM claimed; never shown as the confidence
-    human_edited: bool = False
-    accepted: str | None = None
-    imported: str | None = None  # when the text came from an imported file (then scored here, as an edit is)
-    previous_explanation: str | None = None
-    error: str | None = None  # why generation failed, or why an explanation that was kept is unscored
-    error_reason: str | None = None  # the error's short kind, for reports grouped by reason
-    extra: dict[str, Any] = field(default_factory=dict)
+    neighbours: list[int] = field(default_factory=list, metadata=key(read=lambda v: [int(n) for n in v or []]))
+    # what an LLM claimed; never shown as the confidence
+    stated_confidence: float | None = field(default=None, metadata=key(read=_number))
+    human_edited: bool = field(default=False, metadata=key(read=bool))
+    accepted: str | None = field(default=None, metadata=key(omit_none=True))
+    # when the text came from an imported file (then scored here, as an edit is)
+    imported: str | None = field(default=None, metadata=key(omit_none=True))
+    previous_explanation: str | None = field(default=None, metadata=key(omit_none=True))
+    # why generation failed, or why an explanation that was kept is unscored
+    error: str | None = field(default=None, metadata=key(omit_none=True))
+    # the error's short kind, for reports grouped by reason
+    error_reason: str | None = field(default=None, metadata=key(omit_none=True))
+    extra: dict[str, Any] = field(default_factory=dict, metadata=key(rest=True, order=-2))  # other tools' keys
 
     def to_metadata(self) -> dict[str, Any]:
-        """The seed's metadata layout."""
-        meta: dict[str, Any] = dict(self.extra)
-        if self.provenance is not None:
-            meta.update(self.provenance.to_dict())
-            meta["layer_idx"], meta["activation_type"] = self.provenance.layer, self.provenance.site
-        evidence = dict(self.evidence)
-        if self.rule is not None or "rule" in evidence:
-            evidence["rule"] = self.rule
-        meta.update(
-            {
-                "status": str(self.status),
-                "explainer": self.explainer,
-                "generation_method": self.explainer,
-                "explainer_model": self.explainer_model,
-                "prompt_version": self.prompt_version,
-                "score": self.score.to_dict() if self.score else None,
-                "confidence_mapping": CONFIDENCE_MAPPING,
-                "evidence": evidence,
-                "flags": list(self.flags),
-                "population": self.population,
-                "neighbours": list(self.neighbours),
-                "stated_confidence": self.stated_confidence,
-                "human_edited": self.human_edited,
-            }
-        )
-        for key in ("accepted", "imported", "previous_explanation", "error", "error_reason"):
-            if getattr(self, key) is not None:
-                meta[key] = getattr(self, key)
-        return meta
+        return to_json(self)
 
     @classmethod
     def from_metadata(cls, meta: dict[str, Any]) -> ExplanationInfo:
-        evidence = dict(meta.get("evidence") or {})
-        rule = evidence.pop("rule", None)
-        score = meta.get("score")
-        stated = meta.get("stated_confidence")
-        return cls(
-            status=Status.parse(meta.get("status")),
-            provenance=Provenance.from_dict(meta),
-            explainer=meta.get("explainer") or meta.get("generation_method"),
-            explainer_model=meta.get("explainer_model"),
-            prompt_version=meta.get("prompt_version"),
-            score=ScoreResult.from_dict(score) if isinstance(score, dict) else None,
-            rule=[list(map(str, t)) for t in rule] if isinstance(rule, list) else None,
-            evidence=evidence,
-            flags=[str(f) for f in meta.get("flags") or evidence.get("flags") or []],
-            population=meta.get("population"),
-            neighbours=[int(n) for n in meta.get("neighbours") or []],
-            stated_confidence=float(stated) if isinstance(stated, (int, float)) else None,
-            human_edited=bool(meta.get("human_edited")),
-            accepted=meta.get("accepted"),
-            imported=meta.get("imported"),
-            previous_explanation=meta.get("previous_explanation"),
-            error=meta.get("error"),
-            error_reason=meta.get("error_reason"),
-            extra={k: v for k, v in meta.items() if k not in _OWN_KEYS},
-        )
+        return from_json(cls, meta)
 
 
 @dataclass(init=False)
 class CentroidExplanation:
     """One centroid's explanation; `confidence` is a held-out measured score in [0, 1] when
-    `info.status` is scored, and means nothing otherwise (shown as "not measured")."""
+    `info.status` is scored, and means nothing otherwise (shown as "not measured").
+
+    The confidence has one source: the record's score when it has one. The number given to the
+    constructor (or read from a file) stands only for a record without a score (the seed's format,
+    another tool's file)."""
 
     centroid_id: int
     explanation: str
-    confidence: float
     top_k_examples: list[str]
     timestamp: str
     info: ExplanationInfo
+    unscored_confidence: float = field(repr=False)  # the given number, used only when `info.score` is None
 
     def __init__(
         self,
@@ -269,10 +343,15 @@ class CentroidExplanation:
     ):
         self.centroid_id = int(centroid_id)
         self.explanation = explanation
-        self.confidence = float(confidence)
+        self.unscored_confidence = float(confidence)
         self.top_k_examples = list(top_k_examples or [])
         self.timestamp = timestamp or now_iso()
         self.info = info if info is not None else ExplanationInfo.from_metadata(metadata or {})
+
+    @property
+    def confidence(self) -> float:
+        score = self.info.score
+        return score.confidence if score is not None else self.unscored_confidence
 
     @property
     def metadata(self) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from autointerp.analysis.depth import DepthAnalysis, DepthAnalyzer, depth_text
 from autointerp.analysis.meta_interpretation import interpret
 from autointerp.core.models import load_model
 from autointerp.errors import InputError
-from autointerp.explain.lifecycle import LLMChoice
+from autointerp.explain.llm_choice import ExplainPlan, LLMChoice
 from autointerp.interp import KMeansAutoInterp
 from autointerp.stack.folder import Stack
 
@@ -50,17 +50,18 @@ class StackInterp:
         self, sentence: str, k: int = 10, llm_client: LLMChoice = None, explain: bool = True
     ) -> DepthAnalysis:
         """Every layer's centroid, explanation and measured confidence for each token, one forward pass."""
-        return await self.depth.analyze(sentence, k, llm_client, explain, notice=self.stack.notice)
+        return await self.depth.analyze(sentence, k, ExplainPlan.of(llm_client), explain, notice=self.stack.notice)
 
     async def depth_interpretation(self, sentence: str, k: int = 10, llm_client: LLMChoice = None) -> str:
         return depth_text(await self.analyze(sentence, k, llm_client))
 
     async def interpret_with_meta_model(self, sentence: str, k: int = 10, llm_client: LLMChoice = None) -> str:
         """The deepest layer's meta-interpretation, then the depth section, from one forward pass."""
-        return await self.meta_text(await self.analyze(sentence, k, llm_client), llm_client)
+        plan = ExplainPlan.of(llm_client)  # resolved once for the analysis and the meta text
+        return await self.meta_text(await self.analyze(sentence, k, plan), plan)
 
     async def meta_text(self, depth: DepthAnalysis, llm_client: LLMChoice = None) -> str:
         """The meta-interpretation of an analysis already made (its notice can then be shown first)."""
         deepest = self.layers[-1]
-        meta = await interpret(depth.per_layer[deepest], self.interps[deepest].text_client(llm_client))
+        meta = await interpret(depth.per_layer[deepest], ExplainPlan.of(llm_client).text_client)
         return f"AT LAYER {deepest}:\n{meta}\n\n{depth_text(depth)}"

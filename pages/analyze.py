@@ -35,7 +35,7 @@ EXAMPLES = [
 
 require_app("pages/analyze.py")
 interp = st.session_state["interp"]
-client = st.session_state.get("llm_client")
+plan = st.session_state.get("llm_plan")  # the sidebar's LLM choice, resolved once in app.py
 workspace_name = interp.workspace.path.name if interp.workspace else ""
 
 
@@ -79,10 +79,10 @@ def analyse(text: str, force: bool):
     )
     if force or st.session_state.get("analysis_key") != key or "analysis" not in st.session_state:
         with st.spinner("Running the model and explaining centroids…", show_time=True):
-            st.session_state["analysis"] = asyncio.run(interp.analyze(text, llm_client=client))
+            st.session_state["analysis"] = asyncio.run(interp.analyze(text, llm_client=plan))
         st.session_state["analysis_key"] = key
         with st.spinner("Summarising…"):
-            st.session_state["meta"] = asyncio.run(interp.interpret_analysis(st.session_state["analysis"], client))
+            st.session_state["meta"] = asyncio.run(interp.interpret_analysis(st.session_state["analysis"], plan))
     return st.session_state["analysis"]
 
 
@@ -277,4 +277,4 @@ legend = " ".join(
 )
 st.html(f'<div style="font-size:12px">Centroids in this text: {legend}</div>')
 
-depth_section(stack, interp, text, client)  # the depth view, Sankey and depth facts of a stack
+depth_section(stack, interp, text, plan)  # the depth view, Sankey and depth facts of a stack

@@ -22,7 +22,7 @@ def saved_note(rec) -> str:
     return f"not measured ({rec.status}: {rec.info.score.detail if rec.info.score else ''})"
 
 
-client = st.session_state.get("llm_client")
+plan = st.session_state.get("llm_plan")  # the sidebar's LLM choice, resolved once in app.py
 st.title("Cache review")
 if flash := st.session_state.pop("_cache_flash", None):
     (st.success if flash[0] else st.info)(flash[1])
@@ -95,7 +95,7 @@ if len(df):
     if st.button(f"Save {len(changed)} edit(s)", disabled=not changed, type="primary", key="save_edits"):
         try:
             for cid, text in changed:
-                rec = asyncio.run(interp.edit_explanation(cid, text, llm_client=client))
+                rec = asyncio.run(interp.edit_explanation(cid, text, llm_client=plan))
                 st.toast(f"Centroid {cid}: saved, {saved_note(rec)}")
         except InputError as exc:
             st.error(str(exc))
@@ -112,7 +112,7 @@ if len(df):
     if a3.button("Regenerate", key="regenerate") and target is not None:
         old = interp.cache.get(int(target))
         with st.spinner("Regenerating…"):
-            new = asyncio.run(interp.get_or_generate_explanation(int(target), llm_client=client, force_regenerate=True))
+            new = asyncio.run(interp.get_or_generate_explanation(int(target), llm_client=plan, force_regenerate=True))
         if new.status is Status.FAILED:
             st.error(f"Regeneration failed and nothing was saved: {new.info.error}")
         else:
@@ -134,7 +134,7 @@ if len(df):
         new_text = st.text_input("Edit this explanation", key=field)
         if st.button("Save edit", key="save_one"):
             try:
-                rec = asyncio.run(interp.edit_explanation(int(target), new_text, llm_client=client))
+                rec = asyncio.run(interp.edit_explanation(int(target), new_text, llm_client=plan))
             except InputError as exc:
                 st.error(str(exc))
             else:
@@ -163,7 +163,7 @@ with e2:
         except (InputError, UnicodeDecodeError) as exc:
             st.error(f"Nothing was imported: {exc}")
         else:
-            report = asyncio.run(interp.import_explanations(recs, llm_client=client))  # new text is rescored
+            report = asyncio.run(interp.import_explanations(recs, llm_client=plan))  # new text is rescored
             st.session_state["_refill_edit_fields"] = True
             st.session_state["_cache_flash"] = (True, report.describe())
             st.rerun()  # the table and the edit field above were drawn before the import

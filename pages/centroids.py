@@ -33,7 +33,7 @@ from pages._shared.widgets import require_app
 
 require_app("pages/centroids.py")
 interp = st.session_state["interp"]
-client = st.session_state.get("llm_client")
+plan = st.session_state.get("llm_plan")  # the sidebar's LLM choice, resolved once in app.py
 
 
 def navigated() -> bool:
@@ -93,7 +93,7 @@ def explain_missing(todo: list[int], total: int) -> None:
         bar = st.progress(0.0, text="explaining")
         counts = asyncio.run(
             interp.explain_all(
-                todo, llm_client=client, on_done=lambda i, n: bar.progress(i / n, text=f"explained {i} / {n}")
+                todo, llm_client=plan, on_done=lambda i, n: bar.progress(i / n, text=f"explained {i} / {n}")
             )
         )
         note = f"Explained {counts.generated} centroid(s)" + (f"; {counts.failed} failed" if counts.failed else "")
@@ -153,7 +153,7 @@ def summary(selected: int, e, d) -> None:
     m2.metric("Population", f"{d.population:,}", help="validation tokens in this cluster")
     if st.button("Regenerate explanation" if e else "Generate explanation", key="regen"):
         with st.spinner("Explaining and scoring on held-out tokens…", show_time=True):
-            new = asyncio.run(interp.get_or_generate_explanation(selected, llm_client=client, force_regenerate=True))
+            new = asyncio.run(interp.get_or_generate_explanation(selected, llm_client=plan, force_regenerate=True))
         if new.status is Status.FAILED:
             st.error(f"The explanation failed and was not saved: {new.info.error}")
         else:

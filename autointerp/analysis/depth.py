@@ -16,7 +16,7 @@ from autointerp.core.activations import iter_layers
 from autointerp.errors import InputError
 from autointerp.explain.explanation_cache import CentroidExplanationCache
 from autointerp.explain.features import Feature
-from autointerp.explain.lifecycle import LLMChoice
+from autointerp.explain.llm_choice import OFFLINE, ExplainPlan
 from autointerp.explain.semantics import is_concept
 from autointerp.records import CentroidExplanation
 from autointerp.stack.folder import Stack
@@ -108,7 +108,7 @@ class DepthAnalyzer:
         self,
         sentence: str,
         n_examples: int = 10,
-        llm_client: LLMChoice = None,
+        plan: ExplainPlan = OFFLINE,
         explain: bool = True,
         notice: str = "",
     ) -> DepthAnalysis:
@@ -120,11 +120,9 @@ class DepthAnalyzer:
         strs = decode_tokens(self.model.tokenizer, ids)
         for layer, analyzer in self.analyzers.items():
             acts = batch.acts[layer]
-            per_layer[layer] = await analyzer.from_activations(
-                ids, acts, n, n_examples, llm_client, explain, strs, False
-            )
+            per_layer[layer] = await analyzer.from_activations(ids, acts, n, n_examples, plan, explain, strs, False)
         every = [e for a in per_layer.values() for e in a.explanations.values()]
-        notes = [per_layer[self.layers[0]].notice, tokenizer_side.stand_in_note(every, llm_client), notice]
+        notes = [per_layer[self.layers[0]].notice, tokenizer_side.stand_in_note(every, plan), notice]
         return DepthAnalysis(self.layers, per_layer, " ".join(x for x in notes if x))
 
 

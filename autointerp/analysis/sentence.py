@@ -11,7 +11,8 @@ import torch
 from autointerp.checks import check_sentence
 from autointerp.core.activations import iter_activations
 from autointerp.core.space import CentroidSpace
-from autointerp.explain.lifecycle import Explanations, LLMChoice, plan_for
+from autointerp.explain.lifecycle import Explanations
+from autointerp.explain.llm_choice import OFFLINE, ExplainPlan
 from autointerp.explain.outcomes import stand_in_note
 from autointerp.records import CentroidExplanation, SentenceRow
 from autointerp.tokens import token_texts
@@ -62,12 +63,12 @@ class SentenceAnalyzer:
         return (ids[: self.max_tokens], True, n) if n > self.max_tokens else (ids, False, n)
 
     async def analyze(
-        self, sentence: str, n_examples: int = 10, llm_client: LLMChoice = None, explain: bool = True
+        self, sentence: str, n_examples: int = 10, plan: ExplainPlan = OFFLINE, explain: bool = True
     ) -> SentenceAnalysis:
         ids, truncated, n = self.tokenize(sentence)
         s = self.site
         batch = next(iter_activations(self.model, [ids], s.layer, s.site, s.sink_id, batch_tokens=len(ids) + 1))
-        return await self.from_activations(ids, batch.acts, n, n_examples, llm_client, explain)
+        return await self.from_activations(ids, batch.acts, n, n_examples, plan, explain)
 
     async def from_activations(
         self,
@@ -75,7 +76,7 @@ class SentenceAnalyzer:
         acts: torch.Tensor,
         n_input: int,
         n_examples: int = 10,  # validation examples an explanation is generated from
-        llm_client: LLMChoice = None,
+        plan: ExplainPlan = OFFLINE,
         explain: bool = True,
         token_strs: list[str] | None = None,
         note_stand_ins: bool = True,
@@ -88,7 +89,7 @@ class SentenceAnalyzer:
         explanations: dict[int, CentroidExplanation] = {}
         if explain:
             for cid in sorted(set(near.first.tolist())):
-                explanations[cid] = await self.explanations.get_or_generate(cid, n_examples, llm_client)
+                explanations[cid] = await self.explanations.get_or_generate(cid, n_examples, plan)
         if token_strs is None:
             token_strs = decode_tokens(self.model.tokenizer, ids)
         # plain lists once: indexing tensors element by element costs a dispatch per value and layer
@@ -122,12 +123,12 @@ class SentenceAnalyzer:
             f"The text has {n_input} tokens; only the first {len(ids)} were analysed (the limit is {self.max_tokens})."
             if truncated
             else "",
-            self.stand_in_note(explanations.values(), llm_client) if note_stand_ins else "",
+            self.stand_in_note(explanations.values(), plan) if note_stand_ins else "",
         ]
         return SentenceAnalysis(rows, n_input, truncated, " ".join(x for x in notes if x), explanations)
 
-    def stand_in_note(self, records: Iterable[CentroidExplanation], llm_client: LLMChoice) -> str:
+    def stand_in_note(self, records: Iterable[CentroidExplanation], plan: ExplainPlan) -> str:
         """Said when an explainer was requested and other explanations (cached, offline) stand in for it."""
-        if llm_client is None:
+        if plan.explainer is None:
             return ""
-        return stand_in_note(records, plan_for(llm_client, self.explanations.explainer).explainer.name)
+        return stand_in_note(records, plan.explainer.name)

@@ -12,11 +12,10 @@ from typing import Any
 
 from autointerp.core.space import CentroidSpace
 from autointerp.errors import InputError, LLMError
-from autointerp.explain.clients.protocol import GenerateAdapter, GenerateClient, LLMClient
 from autointerp.explain.explainers.contract import Explainer, ExplanationDraft, Rule
-from autointerp.explain.explainers.llm import LLMExplainer
 from autointerp.explain.explainers.parse import rule_from_text
 from autointerp.explain.explanation_cache import CentroidExplanationCache
+from autointerp.explain.llm_choice import OFFLINE, ExplainPlan
 from autointerp.explain.provenance import centroid_hash, stale_reasons
 from autointerp.explain.scorers.detection import DetectionScorer, UnscoredScorer
 from autointerp.explain.scorers.exact import RuleScorer
@@ -34,35 +33,6 @@ from autointerp.records import (
 )
 
 log = logging.getLogger(__name__)
-
-# What callers may pass as `llm_client`: nothing (offline), an explainer (e.g. the local label chooser),
-# an LLMClient (our HTTP clients), or the documented custom object with generate(prompt).
-LLMChoice = LLMClient | Explainer | GenerateClient | None
-
-
-@dataclass
-class ExplainPlan:
-    """What one `llm_client` argument means, decided once."""
-
-    explainer: Explainer
-    scorer_client: LLMClient | None = None  # can label held-out examples (detection scoring)
-    text_client: LLMClient | None = None  # can write text (meta-interpretation)
-
-
-def plan_for(llm_client: LLMChoice, default: Explainer) -> ExplainPlan:
-    if llm_client is None:
-        return ExplainPlan(default)
-    if isinstance(llm_client, Explainer):
-        return ExplainPlan(llm_client)
-    if isinstance(llm_client, LLMClient):
-        return ExplainPlan(LLMExplainer(llm_client), llm_client, llm_client)
-    if isinstance(llm_client, GenerateClient):
-        adapter = GenerateAdapter(llm_client)
-        return ExplainPlan(LLMExplainer(adapter), None, adapter)
-    raise InputError(
-        f"llm_client must be an LLM client (complete()), an object with generate(prompt), or an explainer; "
-        f"got {type(llm_client).__name__}"
-    )
 
 
 @dataclass(frozen=True)
@@ -191,7 +161,7 @@ class Explanations:
         return await UnscoredScorer(str(failure or "") or UnscoredScorer().detail).score(draft, data), failure
 
     async def generate(
-        self, centroid_id: int, examples: list[ValidationExample] | None = None, llm_client: LLMChoice = None
+        self, centroid_id: int, examples: list[ValidationExample] | None = None, plan: ExplainPlan = OFFLINE
     ) -> CentroidExplanation:
         """Explain from validation evidence, then measure on held-out tokens.
 
@@ -202,9 +172,9 @@ class Explanations:
         if self.validation is None:
             info = ExplanationInfo(Status.NO_DATA, self.provenance(cid))
             return CentroidExplanation(cid, "Unexplained: no validation data was given", 0.0, texts, info=info)
-        plan = plan_for(llm_client, self.explainer)
-        evidence = self.validation.sampler.evidence(cid, context=plan.explainer.reads_context)
-        draft = await plan.explainer.explain(evidence)
+        explainer = plan.explainer_or(self.explainer)
+        evidence = self.validation.sampler.evidence(cid, context=explainer.reads_context)
+        draft = await explainer.explain(evidence)
         score, failure = await self._score(draft, cid, plan)
         info = ExplanationInfo(
             status=Status.SCORED if score.ok else score.status,
@@ -224,31 +194,31 @@ class Explanations:
         )
         return CentroidExplanation(cid, draft.explanation, score.confidence, texts, info=info)
 
-    def stale_reasons(self, explanation: CentroidExplanation, llm_client: LLMChoice = None) -> list[str]:
-        explainer = plan_for(llm_client, self.explainer).explainer
+    def stale_reasons(self, explanation: CentroidExplanation, plan: ExplainPlan = OFFLINE) -> list[str]:
+        explainer = plan.explainer_or(self.explainer)
         current = (explainer.name, getattr(explainer, "prompt_version", None) or "")
         return stale_reasons(explanation.info, self.provenance(explanation.centroid_id), current)
 
-    def cached(self, centroid_id: int, llm_client: LLMChoice = None) -> CentroidExplanation | None:
+    def cached(self, centroid_id: int, plan: ExplainPlan = OFFLINE) -> CentroidExplanation | None:
         """The cached explanation if it is still current."""
         cached = self.cache.get(centroid_id)
         if cached is None:
             return None
-        reasons = self.stale_reasons(cached, llm_client)
+        reasons = self.stale_reasons(cached, plan)
         if reasons:
             log.info("centroid %d: cached explanation is stale (%s)", centroid_id, "; ".join(reasons))
             return None
         return cached
 
     async def get_or_generate(
-        self, centroid_id: int, n_examples: int = 10, llm_client: LLMChoice = None, force_regenerate: bool = False
+        self, centroid_id: int, n_examples: int = 10, plan: ExplainPlan = OFFLINE, force_regenerate: bool = False
     ) -> CentroidExplanation:
         """Cached unless forced or stale. A failed generation is returned marked failed and never cached."""
         cid = self.space.check_id(centroid_id)
-        if not force_regenerate and (hit := self.cached(cid, llm_client)) is not None:
+        if not force_regenerate and (hit := self.cached(cid, plan)) is not None:
             return hit
         try:
-            expl = await self.generate(cid, self.examples(cid, n_examples), llm_client)
+            expl = await self.generate(cid, self.examples(cid, n_examples), plan)
         except LLMError as exc:
             info = ExplanationInfo(Status.FAILED, self.provenance(cid), error=str(exc), error_reason=exc.reason)
             return CentroidExplanation(cid, "Unexplained: the LLM failed", 0.0, [], info=info)
@@ -256,26 +226,24 @@ class Explanations:
             self.cache.set(expl)
         return expl
 
-    async def edit(self, centroid_id: int, text: str, llm_client: LLMChoice = None) -> CentroidExplanation:
+    async def edit(self, centroid_id: int, text: str, plan: ExplainPlan = OFFLINE) -> CentroidExplanation:
         """Save a human edit, marked as such, and measure it on held-out data.
 
         An edit is scored exactly when it reads as a rule (a category, concept, quoted tokens, "after
         'x'"); otherwise through an LLM client that can run detection; otherwise it is kept *unscored*."""
         cid = self.space.check_id(centroid_id)
-        record = await self._edited(cid, text, llm_client)
+        record = await self._edited(cid, text, plan)
         self.cache.set(record)
         return record
 
-    async def _edited(
-        self, cid: int, text: str, llm_client: LLMChoice, imported: str | None = None
-    ) -> CentroidExplanation:
+    async def _edited(self, cid: int, text: str, plan: ExplainPlan, imported: str | None = None) -> CentroidExplanation:
         """The record of a text a person wrote (typed, or `imported` from a file), measured here."""
         text = (text or "").strip()
         if not text:
             raise InputError(f"centroid {cid}: an explanation cannot be empty")
         old = self.cache.get(cid)
         draft = ExplanationDraft(text, "human")
-        score, failure = await self._score(draft, cid, plan_for(llm_client, self.explainer))
+        score, failure = await self._score(draft, cid, plan)
         rule = draft.rule
         base = old.info if old else ExplanationInfo()
         info = ExplanationInfo(
@@ -297,7 +265,7 @@ class Explanations:
         examples = old.top_k_examples if old else [e.text for e in self.examples(cid)]
         return CentroidExplanation(cid, text, score.confidence, examples, info=info)
 
-    async def import_records(self, records: list[CentroidExplanation], llm_client: LLMChoice = None) -> ImportReport:
+    async def import_records(self, records: list[CentroidExplanation], plan: ExplainPlan = OFFLINE) -> ImportReport:
         """Records read from a file; a confidence from a file is never trusted. A record whose text is the one
         the cache holds leaves the cached record (and its measured score) as it is; any other text is
         measured here as an edit is, and marked imported and human-edited. Nothing is written until every
@@ -310,7 +278,7 @@ class Explanations:
             if old is not None and old.explanation.strip() == r.explanation.strip():
                 report.unchanged.append(cid)
                 continue
-            rec = await self._edited(cid, r.explanation, llm_client, imported=when)
+            rec = await self._edited(cid, r.explanation, plan, imported=when)
             (report.measured if rec.measured else report.not_measured).append(cid)
             new.append(rec)
         for rec in new:
@@ -331,7 +299,7 @@ class Explanations:
         ids: list[int],
         force: bool = False,
         concurrency: int = 4,
-        llm_client: LLMChoice = None,
+        plan: ExplainPlan = OFFLINE,
         on_done: Callable[[int, int], None] | None = None,
     ) -> ExplainCounts:
         """Explain many centroids with bounded concurrency; current cache entries are kept, so a rerun resumes."""
@@ -342,8 +310,8 @@ class Explanations:
 
         async def one(cid: int) -> None:
             async with sem:
-                hit = None if force else self.cached(cid, llm_client)
-                e = hit or await self.get_or_generate(cid, llm_client=llm_client, force_regenerate=True)
+                hit = None if force else self.cached(cid, plan)
+                e = hit or await self.get_or_generate(cid, plan=plan, force_regenerate=True)
                 if hit is not None:
                     counts.cached += 1
                 elif e.status is Status.FAILED:

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import torch
 
 from autointerp.core.index import ValidationIndex
-from autointerp.core.space import CentroidSpace
+from autointerp.core.space import CentroidSpace, split_activations
 from autointerp.data.concepts import SplitConcepts
 from autointerp.explain.evidence import EvidenceSampler
 from autointerp.explain.texts import TokenTexts
 from autointerp.records import ScoringConfig, ValidationExample
+
+if TYPE_CHECKING:
+    from autointerp.workspace import Workspace
 
 
 @dataclass
@@ -46,3 +50,22 @@ class SplitView:
         acts = self.space.activation(np.asarray(r.dist[rows], dtype=np.float32)).tolist()  # one gather per column
         windows, positions = np.asarray(r.window[rows]).tolist(), np.asarray(r.pos[rows]).tolist()
         return [self.texts.example(w, p, a) for w, p, a in zip(windows, positions, acts, strict=True)]
+
+
+def split_views(
+    ws: Workspace | None,
+    acts: torch.Tensor | None,
+    tokens: torch.Tensor | None,
+    tokenizer: Any,
+    space: CentroidSpace,
+    scoring: ScoringConfig,
+) -> tuple[SplitView | None, SplitView | None]:
+    """Validation and held-out data: a workspace's indexes, or user activations split 70/30."""
+    if ws is not None:
+        parts = [(s.index, s.windows, s.tags, s.concepts) for s in (ws.splits["val"], ws.splits["heldout"])]
+    elif acts is not None:
+        parts = [(i, w, None, None) for i, w in split_activations(acts, tokens, space)]
+    else:
+        return None, None
+    val, held = (SplitView.create(i, w, t, tokenizer, space, scoring, c) for i, w, t, c in parts)
+    return val, held

@@ -11,6 +11,7 @@ import streamlit as st
 
 from autointerp.analysis.depth import DepthAnalysis, depth_text, layer_explanations
 from autointerp.errors import AutoInterpError
+from autointerp.explain.llm_choice import ExplainPlan
 from autointerp.stack.folder import Stack, stacks_containing
 from autointerp.stack.lineage import Flow
 from autointerp.ui.depth_parts import (
@@ -93,23 +94,23 @@ def layer_selector(interp: Any) -> Stack | None:
     return stack
 
 
-def _depth_analysis(stack: Stack, interp: Any, text: str, client: Any) -> DepthAnalysis:
+def _depth_analysis(stack: Stack, interp: Any, text: str, plan: ExplainPlan | None) -> DepthAnalysis:
     stamp = (stack.path / "stack.json").stat().st_mtime
     key = (text, str(stack.path), st.session_state.get("explainer_choice"))
     if st.session_state.get("depth_key") != key:
         si = _stack_interp(str(stack.path), stamp, id(interp.model), interp.model)
         with st.spinner("Reading every layer in one forward pass…", show_time=True):
-            st.session_state["depth"] = asyncio.run(si.analyze(text, llm_client=client))
+            st.session_state["depth"] = asyncio.run(si.analyze(text, llm_client=plan))
         st.session_state["depth_key"] = key
     return st.session_state["depth"]
 
 
-def depth_section(stack: Stack | None, interp: Any, text: str, client: Any) -> None:
+def depth_section(stack: Stack | None, interp: Any, text: str, plan: ExplainPlan | None) -> None:
     """The depth view: the chip grid (tokens x layers), the Sankey and the measured depth facts."""
     if stack is None:
         return
     try:
-        depth = _depth_analysis(stack, interp, text, client)
+        depth = _depth_analysis(stack, interp, text, plan)
     except AutoInterpError as exc:
         st.warning(f"{exc}")
         return
