@@ -254,7 +254,6 @@ def run(a: argparse.Namespace) -> int:
 
 def run_on_workspace(a: argparse.Namespace) -> int:
     """`analyze`, `meta` and `explain` on one workspace: `--workspace`, or the one the flags describe."""
-    from autointerp.analysis.meta_interpretation import interpret
     from autointerp.explain.llm_choice import make_plan
     from autointerp.interp import KMeansAutoInterp
     from autointerp.progress import TqdmProgress
@@ -278,7 +277,7 @@ def run_on_workspace(a: argparse.Namespace) -> int:
     analysis = asyncio.run(interp.analyze(a.sentence, llm_client=plan))
     say_notices(analysis.notice, analysis.explanations.values())
     if a.cmd == "meta":
-        print(asyncio.run(interpret(analysis, plan.text_client)))
+        print(asyncio.run(interp.interpret_analysis(analysis, plan)))
         return 0
     rows = [r.to_dict() for r in analysis.rows]
     print(json.dumps(rounded(rows), indent=1) if a.json else format_table(analysis.rows))

@@ -6,7 +6,6 @@ import os
 from typing import Any
 
 from autointerp.analysis.depth import DepthAnalysis, DepthAnalyzer, depth_text
-from autointerp.analysis.meta_interpretation import interpret
 from autointerp.core.models import load_model
 from autointerp.errors import InputError
 from autointerp.explain.llm_choice import ExplainPlan, LLMChoice
@@ -63,5 +62,5 @@ class StackInterp:
     async def meta_text(self, depth: DepthAnalysis, llm_client: LLMChoice = None) -> str:
         """The meta-interpretation of an analysis already made (its notice can then be shown first)."""
         deepest = self.layers[-1]
-        meta = await interpret(depth.per_layer[deepest], ExplainPlan.of(llm_client).text_client)
+        meta = await self.interps[deepest].interpret_analysis(depth.per_layer[deepest], llm_client)
         return f"AT LAYER {deepest}:\n{meta}\n\n{depth_text(depth)}"
