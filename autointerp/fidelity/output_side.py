@@ -145,6 +145,21 @@ def logit_lens(norm: torch.nn.Module, head: torch.nn.Module, vectors: torch.Tens
     return torch.cat(probs), torch.cat(ids)
 
 
+def centroid_lens(
+    model: Any, tokenizer: Any, geometry: CentroidGeometry, centroid_id: int, site: str, k: int = TOP_TOKENS
+) -> list[TokenScore]:
+    """The logit lens of one centroid as the browser shows it, from a loaded (nnsight-wrapped) model. Layer
+    outputs only: MLP and attention outputs are deltas, not residual states, so the lens would mislead."""
+    if site != "layer_output" or not hasattr(model, "lm_head"):
+        return []
+    try:
+        norm, head = model.ln_final._module, model.lm_head._module
+        probs, ids = logit_lens(norm, head, geometry.model_space(torch.tensor([centroid_id])), k)
+        return scores(tokenizer, probs[0], ids[0])
+    except (AttributeError, RuntimeError, StopIteration):
+        return []
+
+
 class SiteAdder:
     """A forward hook adding `delta` to the site's output: at the last position only (`last_only`), or at
     every position from `skip` on in a multi-token pass (the sink keeps its value) and at every new token."""

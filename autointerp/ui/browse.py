@@ -8,7 +8,6 @@ from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
 
 from autointerp.core.space import centroid_map
 from autointerp.explain.explainers.contract import Rule
@@ -123,23 +122,12 @@ def geometry(interp: KMeansAutoInterp) -> CentroidGeometry:
     return CentroidGeometry.of(space.centroids, space.center, space.normalisation, interp.info.median_centered_norm)
 
 
-def centroid_in_model_space(interp: KMeansAutoInterp, centroid_id: int) -> torch.Tensor:
-    """Undo the normalisation: centre + direction scaled to the typical centred norm."""
-    return geometry(interp).model_space(torch.tensor([centroid_id]))[0]
-
-
 def logit_lens(interp: KMeansAutoInterp, centroid_id: int, k: int = 10) -> list[tuple[str, float]]:
-    """What the centroid direction predicts through the final norm and unembedding (fidelity/output_side.py).
-    Layer-output only: MLP and attention outputs are deltas, not residual states, so the lens would mislead."""
-    model = interp.model
-    if interp.activation_type != "layer_output" or not hasattr(model, "lm_head"):
-        return []
-    try:
-        norm, head = model.ln_final._module, model.lm_head._module
-        probs, ids = outside.logit_lens(norm, head, centroid_in_model_space(interp, centroid_id)[None], k)
-        return [(t.token, t.value) for t in outside.scores(interp.tokenizer, probs[0], ids[0])]
-    except (AttributeError, RuntimeError, StopIteration):
-        return []
+    """What the centroid direction predicts through the final norm and unembedding (fidelity/output_side.py)."""
+    lens = outside.centroid_lens(
+        interp.model, interp.tokenizer, geometry(interp), centroid_id, interp.activation_type, k
+    )
+    return [(t.token, t.value) for t in lens]
 
 
 def token_change_bars(side: OutputSide) -> list[tuple[str, float]]:
