@@ -323,6 +323,8 @@ def describe(feature: str) -> str:
     kind, value = f.kind, f.value
     if kind in LABEL_TABLES:
         return LABEL_TABLES[kind].get(value, value)
+    if kind in ("tok", "prev", "next") and not value.strip():  # token text is stripped: only whitespace is empty
+        return {"tok": "whitespace tokens (·, ↵)", "prev": "after whitespace", "next": "before whitespace"}[kind]
     if kind == "tok":
         return f"the token {value!r}"
     if kind == "prev":

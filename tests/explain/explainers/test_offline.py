@@ -81,3 +81,15 @@ def test_a_space_token_cluster_is_not_labelled_the_empty_word():
     ev_.top_tokens = [(" ", 1.0)]
     d = asyncio.run(OfflineExplainer().explain(ev_))
     assert "''" not in d.explanation and "The word" not in d.explanation
+
+
+def test_a_rule_on_the_whitespace_token_itself_reads_as_whitespace():
+    """A cluster that is the space token (rule `tok:`, centroid 83 of the default workspace): its label read
+    "The word ''" in chips, table and CLI."""
+    from autointerp.explain.explainers.contract import Rule
+    from autointerp.explain.explainers.offline import label_for
+
+    for rule in (Rule([frozenset({"tok:"})]), Rule([frozenset({"tok:", "prev:."})])):
+        text = label_for(rule)
+        assert "''" not in text and "whitespace" in text.lower(), text
+    assert label_for(Rule([frozenset({"tok:the"})])) == "The word 'the'"
