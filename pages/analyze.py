@@ -22,7 +22,7 @@ from autointerp.ui.chips import (
     visible,
 )
 from autointerp.ui.export import about_workspace, analysis_html, chips_svg
-from autointerp.ui.fidelity import fidelity_help, fidelity_line, kl_heat_row
+from autointerp.ui.fidelity import fidelity_help, fidelity_line, fidelity_pair, kl_heat_row
 from pages._shared.depth_view import depth_section, layer_selector
 from pages._shared.widgets import chips, clicked_position, copy_link_button, require_app
 
@@ -146,7 +146,7 @@ def fidelity_overlay(analysis) -> None:
     c1.metric("This text: CE loss recovered", f"{doc.ce_recovered:.2f}", help="(ablated - patched) / (ablated - clean)")
     ce = f"{doc.ce_clean:.2f} → {doc.ce_patched:.2f}"
     c2.metric("CE clean → patched", ce, help=f"mean-ablated: {doc.ce_ablated:.2f}")
-    c3.metric("Workspace", fidelity_line(ws.fidelity).replace("CE loss recovered", "recovered"))
+    c3.metric("Workspace: CE recovered / FVE", fidelity_pair(ws.fidelity), help=fidelity_line(ws.fidelity))
     st.caption(
         "Darker cells: tokens after which the model's next-token prediction changes most when this layer keeps "
         "only what the centroids carry (KL in nats; hover for values)."

@@ -21,6 +21,11 @@ def fidelity_line(record: FidelityRecord | None) -> str:
     return f"CE loss recovered {_num(record.ce_recovered)} · FVE {_num(record.fve)}"
 
 
+def fidelity_pair(record: FidelityRecord | None) -> str:
+    """The two numbers alone, short enough for a metric tile ("0.62 / 0.25"); "n/m" when not measured."""
+    return "n/m" if record is None else f"{_num(record.ce_recovered)} / {_num(record.fve)}"
+
+
 def fidelity_help(record: FidelityRecord | None) -> str:
     if record is None:
         return ""
