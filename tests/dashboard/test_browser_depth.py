@@ -55,6 +55,12 @@ def test_sankey_renders_and_a_child_centroid_opens_at_its_layer(stack_server, pa
     )
     assert page.locator(".stPlotlyChart .sankey-link").count() >= 2
     assert page.locator("[data-testid='stException']").count() == 0
+    # the codebook's fidelity per layer (issue 17): both figures and their random baselines, a point per layer
+    chart = page.locator(".stPlotlyChart", has=page.locator(".legendtext", has_text="random: FVE"))
+    chart.wait_for(timeout=60_000)
+    assert chart.locator(".scatterlayer .trace").count() == 4
+    assert chart.locator(".scatterlayer .trace").first.locator("path.point").count() == len(depth.layers)
+    assert "CE loss recovered" in page.locator("[data-testid='stSidebar']").inner_text()
     # the layer selector opens another layer's workspace (the sidebar follows)
     for layer in (3, 1) if current_layer(page) != 3 else (1,):
         page.locator("[data-testid='stButtonGroup']").get_by_text(f"layer {layer}", exact=True).click()
