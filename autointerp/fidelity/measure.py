@@ -6,12 +6,14 @@ project); position 0 of each input, the sink or else the document's first token,
 counts the next-token predictions made at patched positions; FVE and KL count every patched token.
 
 Per centroid: in each batch, the earliest member of each centroid not yet sampled `members` times is
-patched alone (its window cut right after it, so the row is short) and its KL read at that position. A
-centroid absent from the sample gets no figure. This keeps the cost near one extra pass over the sample.
+patched alone and its KL read at that position. Everything before a member is clean, so the member runs as
+one new token behind the clean pass's key/value cache (only the positions before it visible): a token per
+member instead of a row per member. A centroid absent from the sample gets no figure.
 """
 
 from __future__ import annotations
 
+import copy
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -23,6 +25,7 @@ import torch
 from autointerp.errors import InputError
 from autointerp.fidelity.patching import (
     CodebookReconstruction,
+    Continuation,
     MeanAblation,
     Patch,
     Reconstruction,
@@ -33,9 +36,10 @@ from autointerp.fidelity.records import CentroidLoss, FidelityRecord, Figures, r
 
 BATCH_TOKENS = 1024  # (batch x seq) per forward: the float32 log-probabilities are 200 MB at 49k vocab
 # The build-time budget (issue 17: at most 15% of the default build). Measured on the default workspace (2 cores,
-# one thread): a default build took 75 s; fidelity on 24 windows (1,249 tokens) 15 s with one member per centroid,
-# 8.7 s without; on 16 windows (about 830 tokens) 11.9 s, and CE loss recovered / FVE moved by < 0.005 (0.618 /
-# 0.247 against 0.622 / 0.246). 48 windows and 2 members took 47% of a build. bench/fidelity.py measures the share.
+# one thread): a default build took 75 s; fidelity on 24 windows (1,249 tokens) 15 s with one member per centroid
+# run as a cut row each, 8.7 s without; on 16 windows (about 830 tokens) 11.9 s, and CE loss recovered / FVE moved
+# by < 0.005 (0.618 / 0.247 against 0.622 / 0.246). Members as one cached token each took the member step from
+# 5.3 s to 0.6 s. bench/fidelity.py measures the share.
 MEMBERS_PER_CENTROID = 1
 HELDOUT_WINDOWS = 16
 TEXT_FILE_TOKENS = 128
@@ -132,9 +136,10 @@ def log_probs(logits: torch.Tensor) -> torch.Tensor:
     return torch.log_softmax(logits.float(), dim=-1)
 
 
-def kl_div(lp_clean: torch.Tensor, lp: torch.Tensor) -> torch.Tensor:
-    """KL(clean || patched) over the last axis."""
-    return (lp_clean.exp() * (lp_clean - lp)).sum(-1).clamp_min(0.0)
+def kl_div(lp_clean: torch.Tensor, lp: torch.Tensor, p_clean: torch.Tensor | None = None) -> torch.Tensor:
+    """KL(clean || patched) over the last axis (`p_clean`, when given, is `lp_clean.exp()`)."""
+    p = lp_clean.exp() if p_clean is None else p_clean
+    return (p * (lp_clean - lp)).sum(-1).clamp_min(0.0)
 
 
 @dataclass
@@ -146,19 +151,37 @@ class BatchResult:
     ce_mask: torch.Tensor  # (batch, seq - 1)
 
 
+@dataclass
+class CleanPass:
+    """What the per-centroid step reuses of a batch's clean pass."""
+
+    ids: torch.Tensor  # (batch, seq)
+    log_probs: torch.Tensor  # (batch, seq, vocab)
+    acts: torch.Tensor  # (batch, seq, hidden), the site before patching
+    mask: torch.Tensor  # (batch, seq): patched positions
+    cache: Any  # the key/value cache, None when the model gave none
+
+
 def measure_batch(
-    model: Any, target: Target, recs: dict[str, Reconstruction], rows: list[list[int]], sums: Sums, pad_id: int
-) -> tuple[BatchResult, torch.Tensor, torch.Tensor, torch.Tensor]:
+    model: Any,
+    target: Target,
+    recs: dict[str, Reconstruction],
+    rows: list[list[int]],
+    sums: Sums,
+    pad_id: int,
+    keep_cache: bool = False,
+) -> tuple[BatchResult, CleanPass]:
     """Clean, mean-ablated, codebook and random passes over one batch; returns the codebook's per-token
-    figures, the clean log-probabilities, the activations and the patch mask."""
+    figures and the clean pass."""
     ids, attn = pad_rows(rows, pad_id)
     mask = attn.bool().clone()
     mask[:, 0] = False  # the first token of every input is never patched
     ce_mask = mask[:, :-1] & attn[:, 1:].bool()
     targets = ids[:, 1:].unsqueeze(-1)
-    clean = forward(model, ids, attn, target.layer, target.site, read_site=True)
+    clean = forward(model, ids, attn, target.layer, target.site, read_site=True, keep_cache=keep_cache)
     assert clean.site is not None
     lp_c = log_probs(clean.logits)
+    p_c = lp_c.exp()
     del clean.logits
     nll = {"clean": -lp_c[:, :-1].gather(-1, targets)[..., 0]}
     x = clean.site[mask]
@@ -168,7 +191,7 @@ def measure_batch(
     for name, rec in recs.items():
         lp = log_probs(forward(model, ids, attn, target.layer, target.site, Patch(rec, mask)).logits)
         nll[name] = -lp[:, :-1].gather(-1, targets)[..., 0]
-        kl = kl_div(lp_c, lp)
+        kl = kl_div(lp_c, lp, p_c)
         del lp
         sums.add(sums.kl, name, float(kl[mask].sum()))
         sums.add(sums.sq_err, name, float(((x - rec(x)) ** 2).sum()))
@@ -176,7 +199,7 @@ def measure_batch(
             kl_book = torch.where(mask, kl, torch.zeros_like(kl))
     for name, v in nll.items():
         sums.add(sums.ce, name, float(v[ce_mask].sum()))
-    return BatchResult(kl_book, nll, ce_mask), lp_c, clean.site, mask
+    return BatchResult(kl_book, nll, ce_mask), CleanPass(ids, lp_c, clean.site, mask, clean.cache)
 
 
 def pick_members(assigned: torch.Tensor, counts: dict[int, int], members: int) -> list[tuple[int, int, int]]:
@@ -193,19 +216,26 @@ def pick_members(assigned: torch.Tensor, counts: dict[int, int], members: int) -
     return [(row, pos, cid) for cid, (row, pos) in sorted(picks.items())]
 
 
+MEMBER_ROWS = 64  # continuations per forward: each carries a copy of its window's cache
+
+
 def measure_members(
     model: Any,
     target: Target,
     book: Reconstruction,
     rows: list[list[int]],
     picks: list[tuple[int, int, int]],
-    lp_clean: torch.Tensor,
+    clean: CleanPass,
     sums: Sums,
     pad_id: int,
     batch_tokens: int,
 ) -> None:
-    """Each picked member patched alone, its row cut right after it; KL read at its position. Rows are
-    batched shortest first, so a batch pads little."""
+    """Each picked member patched alone, its KL read at its position: one cached token per member when the
+    model hands back a cache that can be copied by row, else its row cut right after it (shortest first)."""
+    if clean.cache is not None and hasattr(clean.cache, "batch_select_indices"):
+        for lo in range(0, len(picks), MEMBER_ROWS):
+            _members_cached(model, target, book, picks[lo : lo + MEMBER_ROWS], clean, sums)
+        return
     picks = sorted(picks, key=lambda x: (x[1], x[2]))
     short = [rows[r][: p + 1] for r, p, _ in picks]
     for start, part in batches(short, batch_tokens):
@@ -215,9 +245,29 @@ def measure_members(
         mask[torch.arange(len(part)), last] = True
         out = forward(model, ids, attn, target.layer, target.site, Patch(book, mask))
         lp = log_probs(out.logits[torch.arange(len(part)), last])
-        ref = torch.stack([lp_clean[r, p] for r, p, _ in picks[start : start + len(part)]])
-        for (_, _, cid), kl in zip(picks[start : start + len(part)], kl_div(ref, lp).tolist(), strict=True):
-            sums.centroid_kl.setdefault(cid, []).append(kl)
+        _add_member_kl(sums, picks[start : start + len(part)], clean, lp)
+
+
+def _members_cached(
+    model: Any, target: Target, book: Reconstruction, picks: list[tuple[int, int, int]], clean: CleanPass, sums: Sums
+) -> None:
+    row = torch.tensor([r for r, _, _ in picks])
+    pos = torch.tensor([p for _, p, _ in picks])
+    cache = copy.deepcopy(clean.cache)
+    cache.batch_select_indices(row)
+    visible = (torch.arange(clean.ids.shape[1])[None] < pos[:, None]).long()
+    ids = clean.ids[row, pos][:, None]
+    patch = Patch(book, torch.ones_like(ids, dtype=torch.bool))
+    out = forward(
+        model, ids, torch.ones_like(ids), target.layer, target.site, patch, after=Continuation(cache, pos, visible)
+    )
+    _add_member_kl(sums, picks, clean, log_probs(out.logits[:, -1]))
+
+
+def _add_member_kl(sums: Sums, picks: list[tuple[int, int, int]], clean: CleanPass, lp: torch.Tensor) -> None:
+    ref = torch.stack([clean.log_probs[r, p] for r, p, _ in picks])
+    for (_, _, cid), kl in zip(picks, kl_div(ref, lp).tolist(), strict=True):
+        sums.centroid_kl.setdefault(cid, []).append(kl)
 
 
 @dataclass
@@ -271,15 +321,15 @@ def measure(
     recs = target.reconstructions()
     sums, counts, documents = Sums(), dict[int, int](), list[DocumentFidelity]()
     for _, part in batches(rows, batch_tokens):
-        result, lp_c, acts, mask = measure_batch(model, target, recs, part, sums, pad_id)
+        result, clean = measure_batch(model, target, recs, part, sums, pad_id, keep_cache=members > 0)
         if keep_documents:
             documents += _documents(result, part, 1 if target.sink_id is not None else 0)
         if members > 0:
-            assigned = torch.full(mask.shape, -1, dtype=torch.long)
-            assigned[mask] = recs["codebook"].assign(acts[mask])
+            assigned = torch.full(clean.mask.shape, -1, dtype=torch.long)
+            assigned[clean.mask] = recs["codebook"].assign(clean.acts[clean.mask])
             picks = pick_members(assigned, counts, members)
-            measure_members(model, target, recs["codebook"], part, picks, lp_c, sums, pad_id, batch_tokens)
-        del lp_c
+            measure_members(model, target, recs["codebook"], part, picks, clean, sums, pad_id, batch_tokens)
+        del clean
     record = FidelityRecord(
         layer=target.layer,
         site=target.site,

@@ -95,6 +95,17 @@ def _site(model: Any, site: str) -> Any:
 class Forward:
     logits: torch.Tensor  # (batch, seq, vocab) float32
     site: torch.Tensor | None  # (batch, seq, hidden) float32, when asked for
+    cache: Any = None  # the model's key/value cache, when asked for
+
+
+@dataclass(frozen=True)
+class Continuation:
+    """One new token per row after a kept key/value cache: the row's token, its position, and which cached
+    positions it may attend to (batch, cached length); the cache is consumed."""
+
+    cache: Any
+    position: torch.Tensor  # (batch,)
+    visible: torch.Tensor  # (batch, cached length) 0/1
 
 
 def forward(
@@ -105,17 +116,26 @@ def forward(
     site: str,
     patch: Patch | None = None,
     read_site: bool = False,
+    keep_cache: bool = False,
+    after: Continuation | None = None,
 ) -> Forward:
-    """One full forward pass, the site at `layer` optionally read (before patching) and patched."""
+    """One forward pass, the site at `layer` optionally read (before patching) and patched. `keep_cache`
+    hands back the key/value cache; `after` runs `ids` (batch, 1) as the next token behind one."""
     import nnsight  # slow import, kept lazy
 
     saved: dict[str, Any] = {}  # defined outside the trace: nnsight only hands back outer names
     prepare_before_trace()
     dev = model_device(model)
-    inputs = {"input_ids": ids.to(dev)}
-    if not bool(attention.all()):
+    inputs: dict[str, Any] = {"input_ids": ids.to(dev)}
+    if after is not None:
+        new = torch.ones(ids.shape[0], 1, dtype=torch.long)
+        inputs["attention_mask"] = torch.cat([after.visible.long(), new], dim=1).to(dev)
+        inputs["position_ids"] = after.position.long()[:, None].to(dev)
+        inputs["cache"] = after.cache
+    elif not bool(attention.all()):
         inputs["attention_mask"] = attention.to(dev)
-    with model_lock(model), torch.no_grad(), model.trace(inputs):
+    options = {"use_cache": True} if keep_cache or after is not None else {"use_cache": False}
+    with model_lock(model), torch.no_grad(), model.trace(inputs, **options):
         if patch is not None or read_site:
             acc = _site(model, site)
             x = acc[layer]
@@ -125,5 +145,7 @@ def forward(
             if patch is not None:
                 acc[layer] = patch(x)
         saved["logits"] = nnsight.save(model.logits)
+        if keep_cache:
+            saved["cache"] = nnsight.save(model.output.cache)
     x = saved.get("site")
-    return Forward(saved["logits"].float().cpu(), x.float().cpu() if x is not None else None)
+    return Forward(saved["logits"].float().cpu(), x.float().cpu() if x is not None else None, saved.get("cache"))

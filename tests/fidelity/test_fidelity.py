@@ -15,7 +15,8 @@ from autointerp.cli import main
 from autointerp.config import RunOptions
 from autointerp.errors import InputError
 from autointerp.fidelity.build_time import heldout_documents
-from autointerp.fidelity.measure import Target, measure, pad_rows, with_sink
+from autointerp.fidelity.measure import Sums, Target, measure, measure_batch, measure_members, pad_rows, with_sink
+from autointerp.fidelity.output_side import ModelParts
 from autointerp.fidelity.patching import forward, random_directions
 from autointerp.fidelity.records import FidelityRecord, load_record, save_record
 from autointerp.stack import Stack
@@ -128,14 +129,56 @@ def test_the_first_token_is_never_patched(tiny_model, tiny_corpus, sink):
         )
     finally:
         hook.remove()
-    clean = seen[0]
-    assert len(seen) > 4  # clean, mean-ablated, codebook, random, then the per-centroid rows
-    for patched in seen[1:]:
+    clean, full, members = seen[0], seen[1:4], seen[4:]
+    assert members and all(x.shape[1] == 1 for x in members)  # members are single tokens behind the cache
+    for patched in full:  # mean-ablated, codebook, random
         assert torch.allclose(patched[:, 0], clean[0, 0].expand_as(patched[:, 0]), atol=1e-5)
     assert not torch.allclose(seen[2][:, 1], clean[:, 1])  # the codebook pass did patch position 1
     first = m.documents[0].kl
     assert (first[0] is None) == (sink is None) and all(v is not None for v in first[1:])
     assert len(first) == len(docs[0])
+
+
+def test_a_centroids_kl_is_its_member_patched_alone(trained_model, tiny_corpus):
+    """Each member's KL, run as one token behind the clean cache (and, for a model without a cache, as a cut
+    row), equals an independent plain-torch computation: the row cut after the member, the site patched
+    there by a forward hook, KL against the full clean row at that position."""
+    docs = documents(trained_model, tiny_corpus, 4)
+    rows = with_sink(docs, 0)
+    hidden = trained_model._model.config.hidden_size
+    book = random_directions(16, hidden, torch.zeros(hidden), seed=3)
+    target = Target(LAYER, "layer_output", 0, book.centroids, book.center, "cosine")
+    picks = [(0, 1, 0), (0, 6, 1), (2, 3, 2), (1, len(rows[1]) - 1, 3), (3, 9, 4)]
+    _, clean = measure_batch(trained_model, target, target.reconstructions(), rows, Sums(), 0, keep_cache=True)
+    assert clean.cache is not None
+    cached, cut = Sums(), Sums()
+    measure_members(trained_model, target, book, rows, picks, clean, cached, 0, 1024)
+    clean.cache = None
+    measure_members(trained_model, target, book, rows, picks, clean, cut, 0, 1024)
+
+    parts = ModelParts.of(trained_model, LAYER, "layer_output")
+
+    def patch_last(module, args, output):
+        h = output[0] if isinstance(output, tuple) else output
+        h = h.clone()
+        h[:, -1] = book(h[:, -1])
+        return (h, *output[1:]) if isinstance(output, tuple) else h
+
+    expected = {}
+    with torch.no_grad():
+        for r, p, cid in picks:
+            full = torch.log_softmax(parts.lm(input_ids=torch.tensor([rows[r]])).logits[0, p].float(), -1)
+            handle = parts.site.register_forward_hook(patch_last)
+            try:
+                lp = torch.log_softmax(parts.lm(input_ids=torch.tensor([rows[r][: p + 1]])).logits[0, -1].float(), -1)
+            finally:
+                handle.remove()
+            expected[cid] = float((full.exp() * (full - lp)).sum())
+    assert max(expected.values()) > 0.01  # the patch changes the prediction: the comparison means something
+    for sums in (cached, cut):
+        assert sorted(sums.centroid_kl) == sorted(expected)
+        for cid, kl in expected.items():
+            assert sums.centroid_kl[cid] == [pytest.approx(kl, rel=1e-3, abs=1e-5)]
 
 
 def test_a_stack_gives_one_record_per_layer(tiny_stack, capsys):
