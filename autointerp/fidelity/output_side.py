@@ -229,7 +229,7 @@ def token_change(
     adder = SiteAdder(parts.site, last_only=True)
     values, tokens = [], []
     with torch.no_grad(), adder.attached():
-        cache = parts.lm(input_ids=ids[:, :-1], use_cache=True).past_key_values
+        cache = parts.lm(input_ids=ids[:, :-1], use_cache=True).cache
         clean = _last_probs(parts, ids[:, -1:], cache)
         cache.batch_repeat_interleave(m)  # row r is context r // m, delta r % m
         last = ids[:, -1:].repeat_interleave(m, dim=0)
@@ -248,7 +248,7 @@ def token_change(
 def _last_probs(parts: ModelParts, last: torch.Tensor, cache: Any) -> torch.Tensor:
     """Next-token probabilities after `last` (one token per row), reusing the prefix cache, cropped back
     afterwards (a negative count removes that many tokens in every transformers version)."""
-    logits = parts.lm(input_ids=last, past_key_values=cache, use_cache=True).logits[:, -1].float()
+    logits = parts.lm(input_ids=last, cache=cache, use_cache=True).logits[:, -1].float()
     cache.crop(-1)
     return torch.softmax(logits, -1)
 
