@@ -22,7 +22,7 @@ from autointerp.ui.chips import (
     visible,
 )
 from autointerp.ui.export import about_workspace, analysis_html, chips_svg
-from autointerp.ui.fidelity import fidelity_help, fidelity_line, fidelity_pair, kl_heat_row
+from autointerp.ui.fidelity import fidelity_line, fidelity_pair, kl_heat_row, overlay_help
 from pages._shared.depth_view import depth_section, layer_selector
 from pages._shared.widgets import chips, clicked_position, copy_link_button, require_app
 
@@ -133,7 +133,7 @@ def fidelity_overlay(analysis) -> None:
     """Per token, KL(clean || patched) of the next-token distribution when this layer's activations are replaced
     by their centroid reconstruction, and this text's own CE loss recovered (four more forward passes)."""
     ws = interp.workspace
-    if ws is None or not st.toggle("Fidelity overlay", key="fidelity_overlay", help=fidelity_help(ws.fidelity) or None):
+    if ws is None or not st.toggle("Fidelity overlay", key="fidelity_overlay", help=overlay_help(ws.fidelity)):
         return
     key = (st.session_state.get("analysis_key"), "fidelity")
     if st.session_state.get("fidelity_key") != key:

@@ -8,6 +8,10 @@ from collections.abc import Mapping, Sequence
 import plotly.graph_objects as go
 
 from autointerp.fidelity.records import FidelityRecord
+from autointerp.tokens import visible
+
+TICK_CHARS = 10  # a longer token (byte pieces, long words) is cut on the axis; the hover shows it whole
+SOURCES = {"heldout": "held-out", "text-file": "text-file", "sentence": "sentence"}
 
 
 def _num(x: float) -> str:
@@ -30,17 +34,33 @@ def fidelity_help(record: FidelityRecord | None) -> str:
     if record is None:
         return ""
     return (
-        f"Measured on {record.tokens:,} {record.source} tokens by replacing layer {record.layer}'s activations with "
+        f"Measured on {record.tokens:,} {SOURCES.get(record.source, record.source)} tokens by replacing "
+        f"layer {record.layer}'s activations with "
         f"their centroid reconstruction. CE loss recovered: 1 = the model loses nothing, 0 = as bad as replacing "
         f"them by the mean. FVE: fraction of the activations' variance the reconstruction keeps. "
         f"{record.k} random directions: {_num(record.random.ce_recovered)} / {_num(record.random.fve)}."
     )
 
 
+def overlay_help(record: FidelityRecord | None) -> str:
+    """The overlay toggle's help: what turning it on computes, then the workspace's own figures."""
+    what = (
+        "Runs this text four more times with this layer's activations replaced: by the codebook's "
+        "reconstruction, by the mean (the floor), and by random directions (the baseline). Each token's cell is "
+        "KL(clean || patched) of the next-token distribution after it."
+    )
+    return f"{what} Workspace: {fidelity_line(record)}."
+
+
+def tick_label(token: str) -> str:
+    label = visible(token)
+    return label if len(label) <= TICK_CHARS else label[: TICK_CHARS - 1] + "…"
+
+
 def kl_heat_row(tokens: Sequence[str], kl: Sequence[float | None], height: int = 130) -> go.Figure:
     """One row of cells, one per token, coloured by KL(clean || patched) of the next-token distribution."""
     z = [[v if v is not None else float("nan") for v in kl]]
-    labels = [t.replace("\n", "\\n") for t in tokens]
+    labels = [visible(t) for t in tokens]
     text = [
         [f"{t}<br>KL {v:.3f} nats" if v is not None else f"{t}<br>not patched" for t, v in zip(labels, kl, strict=True)]
     ]
@@ -52,10 +72,10 @@ def kl_heat_row(tokens: Sequence[str], kl: Sequence[float | None], height: int =
             hovertemplate="%{text}<extra></extra>",
             colorscale="Reds",
             zmin=0,
-            colorbar={"title": "KL", "thickness": 10},
+            colorbar={"title": "KL", "thickness": 10, "nticks": 3},
         )
     )
-    fig.update_xaxes(tickvals=list(range(len(tokens))), ticktext=labels, tickangle=-45)
+    fig.update_xaxes(tickvals=list(range(len(tokens))), ticktext=[tick_label(t) for t in tokens], tickangle=-45)
     fig.update_yaxes(visible=False)
     fig.update_layout(height=height, margin={"l": 10, "r": 10, "t": 10, "b": 10})
     return fig

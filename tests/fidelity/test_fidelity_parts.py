@@ -8,7 +8,7 @@ from autointerp.analysis.meta_interpretation import fidelity_note
 from autointerp.analysis.sentence import SentenceAnalysis
 from autointerp.fidelity.records import CentroidLoss, FidelityRecord, Figures, recovered
 from autointerp.records import SentenceRow
-from autointerp.ui.fidelity import depth_fidelity_chart, fidelity_line, kl_heat_row
+from autointerp.ui.fidelity import depth_fidelity_chart, fidelity_help, fidelity_line, kl_heat_row, overlay_help
 
 
 def record(layer: int = 12, losses: dict[int, float] | None = None) -> FidelityRecord:
@@ -41,7 +41,12 @@ def test_the_meta_note_names_only_the_worst_measured_centroids_of_this_text():
 def test_sidebar_line_and_figures():
     assert fidelity_line(record()) == "CE loss recovered 0.54 · FVE 0.20"
     assert "not measured" in fidelity_line(None)
-    fig = kl_heat_row(["The", " cat"], [None, 0.25])
-    assert fig.data[0].text[0][1] == " cat<br>KL 0.250 nats" and "not patched" in fig.data[0].text[0][0]
+    fig = kl_heat_row(["The", " cat", "<0xF0><0x9F><0x98>", "\n"], [None, 0.25, 0.5, 0.1])
+    assert fig.data[0].text[0][1] == "·cat<br>KL 0.250 nats" and "not patched" in fig.data[0].text[0][0]
+    ticks = list(fig.layout.xaxis.ticktext)
+    assert ticks[:2] == ["The", "·cat"] and ticks[3] == "↵" and len(ticks[2]) == 10 and ticks[2].endswith("…")
+    assert fig.data[0].text[0][2].startswith("<0xF0><0x9F><0x98><br>")  # the hover keeps the whole token
+    assert "held-out" in fidelity_help(record()) and "heldout" not in fidelity_help(record())
+    assert "four more times" in overlay_help(record()) and fidelity_line(record()) in overlay_help(record())
     chart = depth_fidelity_chart({3: record(3), 12: record(12), 6: None})
     assert list(chart.data[0].x) == [3, 12] and list(chart.data[0].y) == [0.54, 0.54]
