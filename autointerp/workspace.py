@@ -16,6 +16,7 @@ from autointerp.build.pipeline import SCORED_SPLITS, BuildResult, run_build
 from autointerp.config import BuildConfig, RunOptions, default_workspace_root
 from autointerp.core.centroids_io import FitInfo, read_centroid_file, save_kmeans_centroids
 from autointerp.core.index import ValidationIndex
+from autointerp.core.models import release_memory
 from autointerp.data.concepts import ConceptTable, SplitConcepts
 from autointerp.errors import CentroidFileError, WorkspaceError
 from autointerp.fidelity.build_time import measure_build
@@ -44,8 +45,11 @@ def write_workspace(result: BuildResult, target: Path, progress: Progress = sile
     """Write into a temporary sibling folder, then rename: a workspace appears whole or not at all.
 
     Fidelity and the output side of every centroid are measured here, with the build's model (none without one)."""
+    release_memory()  # the extraction's and tagging's freed blocks: the two measurements below reuse them
     sides, sides_s = output_sides_for(result, progress) if result.model is not None else ([], 0.0)
+    release_memory()
     fidelity = measure_build(result.model, result, progress) if result.model is not None else None
+    release_memory()
     try:
         staging = StagedFolder(target)
     except OSError as exc:

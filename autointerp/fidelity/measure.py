@@ -34,7 +34,8 @@ from autointerp.fidelity.patching import (
 )
 from autointerp.fidelity.records import CentroidLoss, FidelityRecord, Figures, recovered
 
-BATCH_TOKENS = 1024  # (batch x seq) per forward: the float32 log-probabilities are 200 MB at 49k vocab
+BATCH_TOKENS = 512  # (batch x seq) per forward: its bf16 logits are 50 MB at 49k vocab, two are kept at once
+STAT_ROWS = 32  # positions per log-softmax block: 6 MB of float32 at 49k vocab, a handful alive at once
 # The build-time budget (issue 17: at most 15% of the default build). Measured on the default workspace (2 cores,
 # one thread): a default build took 75 s; fidelity on 24 windows (1,249 tokens) 15 s with one member per centroid
 # run as a cut row each, 8.7 s without; on 16 windows (about 830 tokens) 11.9 s, and CE loss recovered / FVE moved
@@ -136,10 +137,30 @@ def log_probs(logits: torch.Tensor) -> torch.Tensor:
     return torch.log_softmax(logits.float(), dim=-1)
 
 
-def kl_div(lp_clean: torch.Tensor, lp: torch.Tensor, p_clean: torch.Tensor | None = None) -> torch.Tensor:
-    """KL(clean || patched) over the last axis (`p_clean`, when given, is `lp_clean.exp()`)."""
-    p = lp_clean.exp() if p_clean is None else p_clean
-    return (p * (lp_clean - lp)).sum(-1).clamp_min(0.0)
+def kl_div(lp_clean: torch.Tensor, lp: torch.Tensor) -> torch.Tensor:
+    """KL(clean || patched) over the last axis."""
+    return (lp_clean.exp() * (lp_clean - lp)).sum(-1).clamp_min(0.0)
+
+
+def token_stats(
+    clean: torch.Tensor, patched: torch.Tensor | None, targets: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per position of (batch, seq, vocab) logits: the loss of `targets` (batch, seq) under `patched` (under
+    `clean` when None) and KL(clean || patched), in blocks of STAT_ROWS positions, so no float32 array of the
+    whole batch's vocabulary is ever made (the dashboard's first launch and a long text's overlay stay small)."""
+    shape, vocab = clean.shape[:-1], clean.shape[-1]
+    c = clean.reshape(-1, vocab)
+    p = patched.reshape(-1, vocab) if patched is not None else None
+    t = targets.reshape(-1, 1)
+    nll, kl = torch.empty(c.shape[0]), torch.zeros(c.shape[0])
+    for lo in range(0, c.shape[0], STAT_ROWS):
+        block = slice(lo, lo + STAT_ROWS)
+        lp_c = log_probs(c[block])
+        lp = lp_c if p is None else log_probs(p[block])
+        nll[block] = -lp.gather(-1, t[block])[:, 0]
+        if p is not None:
+            kl[block] = kl_div(lp_c, lp)
+    return nll.view(shape), kl.view(shape)
 
 
 @dataclass
@@ -156,7 +177,7 @@ class CleanPass:
     """What the per-centroid step reuses of a batch's clean pass."""
 
     ids: torch.Tensor  # (batch, seq)
-    log_probs: torch.Tensor  # (batch, seq, vocab)
+    logits: torch.Tensor  # (batch, seq, vocab), the model's dtype
     acts: torch.Tensor  # (batch, seq, hidden), the site before patching
     mask: torch.Tensor  # (batch, seq): patched positions
     cache: Any  # the key/value cache, None when the model gave none
@@ -177,29 +198,26 @@ def measure_batch(
     mask = attn.bool().clone()
     mask[:, 0] = False  # the first token of every input is never patched
     ce_mask = mask[:, :-1] & attn[:, 1:].bool()
-    targets = ids[:, 1:].unsqueeze(-1)
+    targets = torch.cat([ids[:, 1:], ids[:, :1]], dim=1)  # the next token at each position (the last: unused)
     clean = forward(model, ids, attn, target.layer, target.site, read_site=True, keep_cache=keep_cache)
     assert clean.site is not None
-    lp_c = log_probs(clean.logits)
-    p_c = lp_c.exp()
-    del clean.logits
-    nll = {"clean": -lp_c[:, :-1].gather(-1, targets)[..., 0]}
+    nll = {"clean": token_stats(clean.logits, None, targets)[0][:, :-1]}
     x = clean.site[mask]
     sums.add_acts(x)
     sums.ce_tokens += int(ce_mask.sum())
     kl_book = torch.zeros(mask.shape)
     for name, rec in recs.items():
-        lp = log_probs(forward(model, ids, attn, target.layer, target.site, Patch(rec, mask)).logits)
-        nll[name] = -lp[:, :-1].gather(-1, targets)[..., 0]
-        kl = kl_div(lp_c, lp, p_c)
-        del lp
+        logits = forward(model, ids, attn, target.layer, target.site, Patch(rec, mask)).logits
+        loss, kl = token_stats(clean.logits, logits, targets)
+        del logits
+        nll[name] = loss[:, :-1]
         sums.add(sums.kl, name, float(kl[mask].sum()))
         sums.add(sums.sq_err, name, float(((x - rec(x)) ** 2).sum()))
         if name == "codebook":
             kl_book = torch.where(mask, kl, torch.zeros_like(kl))
     for name, v in nll.items():
         sums.add(sums.ce, name, float(v[ce_mask].sum()))
-    return BatchResult(kl_book, nll, ce_mask), CleanPass(ids, lp_c, clean.site, mask, clean.cache)
+    return BatchResult(kl_book, nll, ce_mask), CleanPass(ids, clean.logits, clean.site, mask, clean.cache)
 
 
 def pick_members(assigned: torch.Tensor, counts: dict[int, int], members: int) -> list[tuple[int, int, int]]:
@@ -216,7 +234,7 @@ def pick_members(assigned: torch.Tensor, counts: dict[int, int], members: int) -
     return [(row, pos, cid) for cid, (row, pos) in sorted(picks.items())]
 
 
-MEMBER_ROWS = 64  # continuations per forward: each carries a copy of its window's cache
+MEMBER_ROWS = 32  # continuations per forward: each carries a copy of its window's cache (1.5 MB for SmolLM2)
 
 
 def measure_members(
@@ -265,7 +283,7 @@ def _members_cached(
 
 
 def _add_member_kl(sums: Sums, picks: list[tuple[int, int, int]], clean: CleanPass, lp: torch.Tensor) -> None:
-    ref = torch.stack([clean.log_probs[r, p] for r, p, _ in picks])
+    ref = log_probs(torch.stack([clean.logits[r, p] for r, p, _ in picks]))
     for (_, _, cid), kl in zip(picks, kl_div(ref, lp).tolist(), strict=True):
         sums.centroid_kl.setdefault(cid, []).append(kl)
 

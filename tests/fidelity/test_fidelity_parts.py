@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 
+import torch
+
 from autointerp.analysis.meta_interpretation import fidelity_note
 from autointerp.analysis.sentence import SentenceAnalysis
 from autointerp.fidelity.records import CentroidLoss, FidelityRecord, Figures, recovered
@@ -50,3 +52,22 @@ def test_sidebar_line_and_figures():
     assert "four more times" in overlay_help(record()) and fidelity_line(record()) in overlay_help(record())
     chart = depth_fidelity_chart({3: record(3), 12: record(12), 6: None})
     assert list(chart.data[0].x) == [3, 12] and list(chart.data[0].y) == [0.54, 0.54]
+
+
+def test_token_stats_in_blocks_equal_the_whole_batch_at_once():
+    """Loss and KL per position, computed STAT_ROWS positions at a time from bf16 logits, equal the direct
+    float32 computation over the whole (batch, seq, vocab) array."""
+    from autointerp.fidelity.measure import STAT_ROWS, token_stats
+
+    g = torch.Generator().manual_seed(0)
+    batch, seq, vocab = 3, STAT_ROWS + 7, 50  # more positions than one block, not a multiple of it
+    clean = (4 * torch.randn(batch, seq, vocab, generator=g)).bfloat16()
+    patched = (clean.float() + torch.randn(batch, seq, vocab, generator=g)).bfloat16()
+    targets = torch.randint(vocab, (batch, seq), generator=g)
+    lp_c, lp = torch.log_softmax(clean.float(), -1), torch.log_softmax(patched.float(), -1)
+    nll, kl = token_stats(clean, patched, targets)
+    assert torch.allclose(nll, -lp.gather(-1, targets[..., None])[..., 0], atol=1e-5)
+    assert torch.allclose(kl, (lp_c.exp() * (lp_c - lp)).sum(-1), atol=1e-5) and bool((kl > 0).all())
+    nll_clean, kl_clean = token_stats(clean, None, targets)
+    assert torch.allclose(nll_clean, -lp_c.gather(-1, targets[..., None])[..., 0], atol=1e-5)
+    assert not bool(kl_clean.any())
