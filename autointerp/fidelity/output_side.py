@@ -30,9 +30,7 @@ from autointerp.errors import InputError
 TOKEN_CHANGE_STRENGTH = 1.0  # alpha in multiples of the median centred norm
 TOKEN_CHANGE_CONTEXTS = 16  # validation contexts per centroid (the same for every centroid); 32 cost 48% of a build
 TOP_TOKENS = 10
-TOKEN_CHANGE_PER_PASS = (
-    8  # centroids per forward: 8 x 16 contexts = 128 rows, a ~50 MB bf16 cache (16: 125 MB more peak)
-)
+TOKEN_CHANGE_PER_PASS = 8  # centroids per forward: 128 rows, a ~50 MB bf16 cache (16: 125 MB more peak)
 TOKEN_CHANGE_LENGTH = 32  # tokens of each context before the one steered (after the sink)
 
 
