@@ -32,7 +32,7 @@ from pathlib import Path
 from playwright.sync_api import Page, sync_playwright
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from machine import cpu_model  # noqa: E402
+from machine import machine_line  # noqa: E402
 from sections import write_section  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
@@ -155,7 +155,8 @@ def first_launch_stages(log: Path) -> list[str]:
 
 
 def steady_use(page: Page, url: str) -> None:
-    """What a user does in the first minutes: every page, every main interaction."""
+    """What a user does in the first minutes: every page, every main interaction (the fidelity overlay on a
+    long text and a Steer run included)."""
     idle(page)
     picker = page.locator("[data-testid='stSelectbox']").filter(has_text="Example sentences")
     for example in ("In 1969, Neil Armstrong", "Aristotle argued", "If it rains tomorrow"):
@@ -164,17 +165,24 @@ def steady_use(page: Page, url: str) -> None:
         page.wait_for_function("t => document.body.innerText.includes(t)", arg=example.split()[-1], timeout=120_000)
         idle(page)
     page.locator(".ai-chip").nth(2).click()
-    page.get_by_role("button", name="Open in the centroid browser").wait_for(timeout=120_000)
+    page.get_by_role("link", name="Open in the centroid browser").wait_for(timeout=120_000)
     box = page.get_by_role("textbox", name="Text to analyse")
     box.fill(LONG_TEXT)
     page.get_by_role("button", name="Analyze").click()
     page.wait_for_function("() => document.querySelectorAll('.ai-chip').length > 300", timeout=300_000)
+    idle(page)
+    page.get_by_text("Fidelity overlay").click()  # four more passes over the long text
+    page.locator(".stPlotlyChart .heatmaplayer").wait_for(timeout=300_000)
     idle(page)
     page.goto(f"{url}/centroids")
     page.wait_for_selector(".stPlotlyChart .main-svg", timeout=300_000)
     idle(page)
     page.locator(".stPlotlyChart g.trace.scatter path.point").nth(5).click(force=True)
     page.wait_for_timeout(1000)
+    idle(page)
+    page.get_by_label("Prompt").fill("The history of the city")
+    page.get_by_role("button", name="Steer").click()
+    page.get_by_text("Without the direction").wait_for(timeout=300_000)
     idle(page)
     page.goto(f"{url}/cache")
     page.get_by_text("Cache review").first.wait_for(timeout=300_000)
@@ -195,6 +203,7 @@ class Result:
     later_mb: float
     stages: list[str]
     load: tuple[str, str]
+    steady_start_mb: tuple[float, float]  # the server's RSS when steady use begins: first launch, later launch
 
 
 def measure(keep: Path | None) -> Result:
@@ -210,7 +219,7 @@ def measure(keep: Path | None) -> Result:
     try:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            runs = []
+            runs, starts = [], []
             for _ in range(2):  # a fresh machine, then a later launch on what it built
                 with socket.socket() as s:
                     s.bind(("127.0.0.1", 0))
@@ -228,6 +237,7 @@ def measure(keep: Path | None) -> Result:
                     if not runs:
                         stages = first_launch_stages(log)
                     mem.reset()
+                    starts.append(status_mb(proc.pid, "VmRSS"))
                     steady_use(page, url)
                     runs.append((opened, launch_mb, mem.peak(), launch_cpu, others))
                 finally:
@@ -243,7 +253,16 @@ def measure(keep: Path | None) -> Result:
     (first_s, first_mb, steady_mb, first_cpu, client_cpu), (later_s, _, later_mb, _, _) = runs
     load_after = Path("/proc/loadavg").read_text().split()[0]
     return Result(
-        first_s, first_mb, steady_mb, first_cpu, client_cpu, later_s, later_mb, stages, (load_before, load_after)
+        first_s,
+        first_mb,
+        steady_mb,
+        first_cpu,
+        client_cpu,
+        later_s,
+        later_mb,
+        stages,
+        (load_before, load_after),
+        (starts[0], starts[1]),
     )
 
 
@@ -259,7 +278,7 @@ def section(r: Result) -> str:
         [
             "## Dashboard: first launch and memory",
             "",
-            f"`bench/dashboard.py`, last run on {cpu_model()}, {min(os.cpu_count() or 1, 2)} cores for the server, "
+            f"`bench/dashboard.py`, last run on {machine_line()}, {min(os.cpu_count() or 1, 2)} cores for the server, "
             f"load average {r.load[0]} before and {r.load[1]} after (other work on the machine slows every number).",
             "",
             "| measure | result | target |",
@@ -272,6 +291,8 @@ def section(r: Result) -> str:
             f"| {r.client_cpu_s:.0f} s of CPU | — |",
             f"| server peak memory during that first launch | {r.first_mb:,.0f} MB "
             f"| ≤ {LIMITS['first_mb']:,.0f} MB {mark[ok['first_mb']]} |",
+            f"| server memory when steady use begins: after the first launch / after a later launch "
+            f"| {r.steady_start_mb[0]:,.0f} MB / {r.steady_start_mb[1]:,.0f} MB | — |",
             f"| server peak memory in steady use, same process | {r.steady_mb:,.0f} MB "
             f"| ≤ {LIMITS['steady_mb']:,.0f} MB {mark[ok['steady_mb']]} |",
             f"| page open → interactive, later launch | {r.later_s:.0f} s | — |",
@@ -282,9 +303,9 @@ def section(r: Result) -> str:
             "",
             stages,
             "",
-            "Steady use: three example sentences, a chip click, a 400-token text, the centroid browser with a map "
-            "click, the cache page, and back. Peak memory is the server's VmHWM (reset between phases) or the "
-            "sampled RSS of its process tree, whichever is higher.",
+            "Steady use: three example sentences, a chip click, a 400-token text with the fidelity overlay on, the "
+            "centroid browser with a map click and a Steer run, the cache page, and back. Peak memory is the "
+            "server's VmHWM (reset between phases) or the sampled RSS of its process tree, whichever is higher.",
         ]
     )
 

@@ -25,12 +25,12 @@ sys.path.insert(0, str(ROOT))
 
 from autointerp.config import BuildConfig, RunOptions, parse_layers  # noqa: E402
 from autointerp.core.models import load_model  # noqa: E402
-from autointerp.core.search import _machine_key, kernel_rates  # noqa: E402
 from autointerp.fidelity.records import FidelityRecord  # noqa: E402
 from autointerp.stack import build_stack  # noqa: E402
 from autointerp.workspace import Workspace, build_workspace, workspace_path  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from machine import machine_line  # noqa: E402
 from sections import write_section  # noqa: E402
 
 
@@ -75,11 +75,8 @@ def run(a: argparse.Namespace) -> str:
             row(f"stack {','.join(map(str, a.layers))}: layer {layer}, k=256", ws.fidelity, float(ws.build["total_s"]))
         )
         print(lines[-1], flush=True)
-    rates = kernel_rates()
     head = (
-        f"Machine: {_machine_key()}; one core's measured matmul peaks (core.search's start-up timing): float32 "
-        f"{rates.f32:.0f} GFLOP/s, bf16 {rates.bf16:.0f} GFLOP/s; "
-        f"run {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}"
+        f"Machine: {machine_line()}; run {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}"
         f"{' (--quick)' if a.quick else ''}. Stack build with fidelity: {stack_s:.0f} s. Build times exclude the "
         "fidelity step and the model load; a stack's layers share one build time. Fidelity on the first 16 "
         "held-out windows (about 830 tokens), random = as many seeded random unit directions as centroids."

@@ -57,7 +57,7 @@ def sentence_page(page: Page, url: str) -> None:
     page.wait_for_timeout(400)
     page.screenshot(path=OUT / "sentence-analysis.png")
     page.locator(".ai-chip").nth(3).click()
-    page.get_by_role("button", name="Open in the centroid browser").wait_for(timeout=60_000)
+    page.get_by_role("link", name="Open in the centroid browser").wait_for(timeout=60_000)
     settle(page)
     page.mouse.move(5, 5)
     page.screenshot(path=OUT / "token-panel.png")
@@ -65,7 +65,7 @@ def sentence_page(page: Page, url: str) -> None:
         page.get_by_role("button", name="Download as HTML").click()
     export = Path(tempfile.mkdtemp()) / "analysis.html"
     download.value.save_as(export)
-    page.get_by_role("button", name="Open in the centroid browser").click()
+    page.get_by_role("link", name="Open in the centroid browser").click()
     page.wait_for_selector(".stPlotlyChart .main-svg", timeout=120_000)
     settle(page)
     page.screenshot(path=OUT / "centroid-browser.png")
