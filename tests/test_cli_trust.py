@@ -48,6 +48,7 @@ def test_analyze_and_meta_say_when_other_explanations_stand_in(ws, capsys):
     assert main(["meta", SENTENCE, "--workspace", str(ws), *llm]) == 0
     out, err = capsys.readouterr()
     assert "not made by llm:" in err and "by offline-rules" in err
+    assert "Cache review, Regenerate" in err and "`explain --force`" in err  # both ways, the dashboard shares it
     assert "The LLM failed, so this summary is the offline one" in out
 
     assert main(["analyze", SENTENCE, "--workspace", str(ws)]) == 0  # the default explainer: nothing to say

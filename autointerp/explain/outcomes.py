@@ -75,5 +75,6 @@ def stand_in_note(records: Iterable[CentroidExplanation], requested: str) -> str
     by = ", ".join(f"{n} by {name}" for name, n in others.most_common())
     return (
         f"Not the requested explainer: {count_text(sum(others.values()), 'centroid')} of {len(recs)} show cached "
-        f"explanations not made by {requested} ({by}). Regenerate them to replace them (`explain --force`)."
+        f"explanations not made by {requested} ({by}). Regenerate them to replace them (dashboard: Cache review, "
+        "Regenerate; command line: `explain --force`)."
     )
