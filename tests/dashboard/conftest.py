@@ -1,13 +1,24 @@
 """pytest-playwright launches Debian's Chromium (see browser.py) for every browser test here."""
 
+import shutil
+
 import pytest
 
-from .browser import CHROMIUM, CHROMIUM_ARGS
+from .browser import CHROMIUM, CHROMIUM_ARGS, streamlit_server
 
 
 @pytest.fixture(scope="session")
 def browser_type_launch_args():
     return {"executable_path": CHROMIUM, "args": CHROMIUM_ARGS}
+
+
+@pytest.fixture(scope="module")
+def tiny_server(tiny_workspace, tmp_path_factory):
+    """A Streamlit server on a copy of the tiny workspace (no explanations), one per test module: (url, path)."""
+    root = tmp_path_factory.mktemp("served-tiny")
+    shutil.copytree(tiny_workspace, root / tiny_workspace.name, ignore=shutil.ignore_patterns("explanations"))
+    with streamlit_server(root) as url:
+        yield url, root / tiny_workspace.name
 
 
 @pytest.hookimpl(hookwrapper=True)

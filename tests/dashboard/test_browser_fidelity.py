@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import shutil
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -13,18 +12,10 @@ import pytest
 from autointerp.interp import KMeansAutoInterp
 from autointerp.tokens import visible
 
-from .browser import needs_chromium, streamlit_server
+from .browser import needs_chromium
 
 pytestmark = needs_chromium
 SENTENCE = "The cat sat on the mat."
-
-
-@pytest.fixture(scope="module")
-def tiny_server(tiny_workspace, tmp_path_factory):
-    root = tmp_path_factory.mktemp("served-fidelity")
-    shutil.copytree(tiny_workspace, root / tiny_workspace.name, ignore=shutil.ignore_patterns("explanations"))
-    with streamlit_server(root) as url:
-        yield url, root / tiny_workspace.name
 
 
 def test_the_overlay_shows_each_tokens_kl_on_hover(tiny_server, page, tiny_model, tmp_path):

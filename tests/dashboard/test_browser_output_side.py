@@ -2,25 +2,14 @@
 
 from __future__ import annotations
 
-import shutil
-
-import pytest
 from playwright.sync_api import expect
 
 from autointerp.workspace import Workspace
 
-from .browser import needs_chromium, streamlit_server
+from .browser import needs_chromium
 
 pytestmark = needs_chromium
 expect.set_options(timeout=120_000)
-
-
-@pytest.fixture(scope="module")
-def tiny_server(tiny_workspace, tmp_path_factory):
-    root = tmp_path_factory.mktemp("served-output-side")
-    shutil.copytree(tiny_workspace, root / tiny_workspace.name, ignore=shutil.ignore_patterns("explanations"))
-    with streamlit_server(root) as url:
-        yield url, root / tiny_workspace.name
 
 
 def idle(page) -> None:
