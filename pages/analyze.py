@@ -165,7 +165,7 @@ def failure_warning(analysis) -> None:
 
 def toolbar(analysis, text: str, selected: int | None) -> None:
     params = links.sentence_params(text, workspace_name, selected, st.session_state.get("_layer"))
-    for k in links.OWN_KEYS:  # keep the address in sync; leave any other key (layer) alone
+    for k in (*links.OWN_KEYS, *links.OTHER_VIEW_KEYS):  # keep the address in sync; leave others (layer) alone
         if k in params:
             st.query_params[k] = params[k]
         elif k in st.query_params:

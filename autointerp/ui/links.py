@@ -15,6 +15,9 @@ from dataclasses import dataclass, field
 MAX_LINK_TEXT = 4000
 
 OWN_KEYS = ("text", "workspace", "token")  # what the sentence page writes; anything else is left as it is
+# ...except what names the centroid browser's view: the sentence page removes it (it can ride along on Back
+# from the browser, and a sentence address must not name a centroid it does not show)
+OTHER_VIEW_KEYS = ("centroid",)
 
 
 @dataclass(frozen=True)

@@ -77,6 +77,11 @@ def test_a_shared_link_opens_its_view(app_env):
     assert at.text_area(key="sentence").value == "A dog ran in the park."
     assert " sel" in chips_html(at) and any("position 2" in h.proto.body for h in at.html)
     assert at.query_params["layer"] == "2"  # a layer stack's parameter is passed through untouched
+    stale = new_app()  # the centroid browser's key, carried back: the sentence address drops it
+    stale.query_params.update({"text": "A dog ran in the park.", "workspace": app_env.name, "centroid": "3"})
+    stale.run()
+    assert not stale.exception and "centroid" not in stale.query_params
+    assert stale.query_params["text"] == "A dog ran in the park."
     bad = new_app()
     bad.query_params.update({"text": "A dog.", "token": "99", "workspace": "no-such-workspace"})
     bad.run()
