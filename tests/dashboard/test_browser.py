@@ -312,11 +312,8 @@ def test_html_export_opens_offline_with_working_cards_and_inert_payloads(server,
         "() => [...document.querySelectorAll('.ai-tip')].some(e => e.textContent.includes('hostile <img'))",
         timeout=60_000,
     )
-    idle(page)  # a download button clicked while a rerun redraws it cancels the download (Streamlit)
-    with page.expect_download(timeout=120_000) as download:  # the page builds the file on click
-        page.get_by_role("button", name="Download as HTML").click()
     export = tmp_path / "analysis.html"
-    download.value.save_as(export)
+    download_after_idle(page, "Download as HTML", export)
     offline = page.context.new_page()
     requests: list[str] = []
     offline.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
@@ -344,6 +341,22 @@ def test_html_export_opens_offline_with_working_cards_and_inert_payloads(server,
     assert offline.locator("script, img, iframe").count() == 0
     assert requests == []  # nothing even tried to load
     offline.close()
+
+
+def download_after_idle(page, name: str, path) -> None:
+    """Click a download button once the page is idle, and save what it gives. A rerun that starts between
+    the idle check and the click (the address write after an analysis can cause one) redraws the button and
+    the click is lost, as it would be for a person, who then clicks again: so up to three clicks."""
+    for attempt in range(3):
+        idle(page)
+        try:
+            with page.expect_download(timeout=30_000) as download:  # the page builds the file on click
+                page.get_by_role("button", name=name).click()
+            download.value.save_as(path)
+            return
+        except PlaywrightTimeout:
+            if attempt == 2:
+                raise
 
 
 def pick_centroid(page, cid: int, current: str) -> None:
