@@ -12,13 +12,26 @@ def browser_type_launch_args():
     return {"executable_path": CHROMIUM, "args": CHROMIUM_ARGS}
 
 
+def unexplained_copy(workspace, root):
+    """A copy of `workspace` under `root`, without its explanations (so a test starts from none)."""
+    return shutil.copytree(workspace, root / workspace.name, ignore=shutil.ignore_patterns("explanations"))
+
+
+@pytest.fixture()
+def app_env(tiny_workspace, tmp_path, monkeypatch):
+    """The app's workspace folder holds one unexplained copy of the tiny workspace; returns that copy."""
+    root = tmp_path / "workspaces"
+    monkeypatch.setenv("AUTOINTERP_WORKSPACES", str(root))
+    return unexplained_copy(tiny_workspace, root)
+
+
 @pytest.fixture(scope="module")
 def tiny_server(tiny_workspace, tmp_path_factory):
     """A Streamlit server on a copy of the tiny workspace (no explanations), one per test module: (url, path)."""
     root = tmp_path_factory.mktemp("served-tiny")
-    shutil.copytree(tiny_workspace, root / tiny_workspace.name, ignore=shutil.ignore_patterns("explanations"))
+    ws = unexplained_copy(tiny_workspace, root)
     with streamlit_server(root) as url:
-        yield url, root / tiny_workspace.name
+        yield url, ws
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -2,7 +2,6 @@
 
 import json
 import re
-import shutil
 from pathlib import Path
 
 import pytest
@@ -14,14 +13,6 @@ from autointerp.data.wordnet import find_data_dir
 from autointerp.records import Status
 
 EXAMPLE_2 = "In 1969, Neil Armstrong became the first person to walk on the Moon."
-
-
-@pytest.fixture()
-def app_env(tiny_workspace, tmp_path, monkeypatch):
-    root = tmp_path / "workspaces"
-    shutil.copytree(tiny_workspace, root / tiny_workspace.name, ignore=shutil.ignore_patterns("explanations"))
-    monkeypatch.setenv("AUTOINTERP_WORKSPACES", str(root))
-    return root / tiny_workspace.name
 
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")

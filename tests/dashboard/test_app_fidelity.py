@@ -1,20 +1,10 @@
 """AppTest: the sidebar's fidelity figures and the sentence page's fidelity overlay."""
 
-import shutil
 from pathlib import Path
 
-import pytest
 from streamlit.testing.v1 import AppTest
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
-
-
-@pytest.fixture()
-def app_env(tiny_workspace, tmp_path, monkeypatch):
-    root = tmp_path / "workspaces"
-    shutil.copytree(tiny_workspace, root / tiny_workspace.name, ignore=shutil.ignore_patterns("explanations"))
-    monkeypatch.setenv("AUTOINTERP_WORKSPACES", str(root))
-    return root / tiny_workspace.name
 
 
 def test_sidebar_figures_and_the_sentence_overlay(app_env):
