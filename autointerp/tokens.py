@@ -15,6 +15,10 @@ from typing import Any
 
 REPLACEMENT = "\ufffd"
 _BYTE_TOKEN = re.compile(r"<0x([0-9A-Fa-f]{2})>")
+# What a token's stripped string is, for the classes both the input rules and the output descriptions use
+YEAR = re.compile(r"1[0-9]{3}|20[0-9]{2}")  # fullmatch
+NUMBER = re.compile(r"[0-9][0-9.,]*")  # fullmatch
+ALNUM = re.compile(r"[A-Za-z0-9]")  # search: no match means punctuation or symbols only
 
 
 def visible(tok: str) -> str:

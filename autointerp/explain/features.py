@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import functools
-import re
 
 from autointerp.data.linguistic import ENT_LABELS, ENT_TYPES, POS_LABELS, POS_TAGS
+from autointerp.tokens import ALNUM, NUMBER, YEAR
 
 
 class Feature(str):
@@ -244,11 +244,11 @@ def shape(s: str) -> str:
         return "bracket"
     if w in {'"', "'", "“", "”", "‘", "’", "``", "''"}:
         return "quote"
-    if re.fullmatch(r"1[0-9]{3}|20[0-9]{2}", w):
+    if YEAR.fullmatch(w):
         return "year"
-    if re.fullmatch(r"[0-9][0-9.,]*", w):
+    if NUMBER.fullmatch(w):
         return "digits"
-    if not re.search(r"[A-Za-z0-9]", w):
+    if not ALNUM.search(w):
         return "other_punct"
     if not s.startswith((" ", "\t")) and w[0].isalpha() and w[0].islower():
         return "fragment"

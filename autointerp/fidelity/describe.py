@@ -4,11 +4,11 @@ for whole words when spaCy is installed, the word's part of speech and number ("
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from typing import Any
 
 from autointerp.fidelity.output_side import TokenScore
+from autointerp.tokens import ALNUM, NUMBER, YEAR
 
 NOTHING = "barely changes the next token"
 MIN_CHANGE = 0.005  # a mean rise under half a percentage point is not described as promoting anything
@@ -58,11 +58,11 @@ def string_class(token: str) -> str | None:
         return "opening quotes" if token.startswith(" ") else "closing quotes"
     if w in _PUNCT:
         return _PUNCT[w]
-    if re.fullmatch(r"1[0-9]{3}|20[0-9]{2}", w):
+    if YEAR.fullmatch(w):
         return "years"
-    if re.fullmatch(r"[0-9][0-9.,]*", w):
+    if NUMBER.fullmatch(w):
         return "numbers"
-    if not re.search(r"[A-Za-z0-9]", w):
+    if not ALNUM.search(w):
         return "punctuation"
     if not token.startswith(" ") and w[0].isalpha():
         return "word pieces"
