@@ -11,7 +11,7 @@ from autointerp.fidelity.records import FidelityRecord
 from autointerp.tokens import visible
 
 TICK_CHARS = 10  # a longer token (byte pieces, long words) is cut on the axis; the hover shows it whole
-SOURCES = {"heldout": "held-out", "text-file": "text-file", "sentence": "sentence"}
+SOURCES = {"heldout": "held-out"}  # record sources as a reader says them (others read as they are)
 
 
 def _num(x: float) -> str:
@@ -52,8 +52,7 @@ def overlay_help(record: FidelityRecord | None) -> str:
     return f"{what} Workspace: {fidelity_line(record)}."
 
 
-def tick_label(token: str) -> str:
-    label = visible(token)
+def tick_label(label: str) -> str:
     return label if len(label) <= TICK_CHARS else label[: TICK_CHARS - 1] + "…"
 
 
@@ -75,7 +74,7 @@ def kl_heat_row(tokens: Sequence[str], kl: Sequence[float | None], height: int =
             colorbar={"title": "KL", "thickness": 10, "nticks": 3},
         )
     )
-    fig.update_xaxes(tickvals=list(range(len(tokens))), ticktext=[tick_label(t) for t in tokens], tickangle=-45)
+    fig.update_xaxes(tickvals=list(range(len(tokens))), ticktext=[tick_label(x) for x in labels], tickangle=-45)
     fig.update_yaxes(visible=False)
     fig.update_layout(height=height, margin={"l": 10, "r": 10, "t": 10, "b": 10})
     return fig
