@@ -147,7 +147,8 @@ def token_stats(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Per position of (batch, seq, vocab) logits: the loss of `targets` (batch, seq) under `patched` (under
     `clean` when None) and KL(clean || patched), in blocks of STAT_ROWS positions, so no float32 array of the
-    whole batch's vocabulary is ever made (the dashboard's first launch and a long text's overlay stay small)."""
+    whole batch's vocabulary is ever made (the dashboard's first launch and a long text's overlay stay small).
+    The clean block's log-softmax is redone for each variant: keeping it is that float32 array again."""
     shape, vocab = clean.shape[:-1], clean.shape[-1]
     c = clean.reshape(-1, vocab)
     p = patched.reshape(-1, vocab) if patched is not None else None
