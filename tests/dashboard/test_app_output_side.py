@@ -5,7 +5,7 @@ import json
 from autointerp.ui.chips import esc
 from autointerp.workspace import Workspace
 
-from .test_app import app_env, new_app  # noqa: F401 (app_env is a fixture)
+from .test_app import new_app
 
 
 def _steer(at, prompt: str):
