@@ -12,12 +12,14 @@ import torch
 from autointerp.core.search import (
     CHUNK,
     CentroidTable,
+    Hint,
     RowNorms,
     Scratch,
     _map_rows,
     _pilot_estimate,
     _search_block,
     _use_bf16,
+    add_rows,
     assign,
 )
 
@@ -131,7 +133,7 @@ def shard_step(
             est_b = est[s:e] if isinstance(est, torch.Tensor) else est
             res = _search_block(xb, norms.slice(s, e), table, 1, est_b, False, scratch)
             new_labels[s:e], d2[s:e] = res.idx[:, 0], res.d2[:, 0]
-            sums.index_add_(0, res.idx[:, 0], xb)
+            add_rows(sums, res.idx[:, 0], xb)
             rechecked += res.rechecked
         return sums, rechecked
 
@@ -169,8 +171,12 @@ class LocalShards:
         return [stats]
 
     def labels(self, centroids: torch.Tensor) -> tuple[torch.Tensor, float]:
-        self._cache = StepCache(self.precision)  # the fit is over: free its buffers
-        labels, d2 = assign(self.x, centroids, precision=self.precision)
+        cache, self._cache = self._cache, StepCache(self.precision)  # the fit is over: free its buffers
+        # The last step's norms and distances make the final pass's bf16 shift per row (see `Hint`).
+        hint = Hint(cache.norms, cache.est) if cache.norms is not None and cache.est is not None else None
+        if hint is not None and hint.norms.resid is None:
+            hint = None
+        labels, d2 = assign(self.x, centroids, precision=self.precision, hint=hint)
         return labels, float(d2.sum())
 
 

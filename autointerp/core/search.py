@@ -20,10 +20,12 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import functools
+import importlib.util
 import json
 import platform
 import threading
 import time
+import types
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, replace
@@ -41,6 +43,18 @@ U_F32 = 2.0**-24
 ROW_PAD = 16  # bf16 rows are padded to a multiple of this, which the bf16 dot-product kernels prefer
 LANES = 32  # see _argmin_rows; bf16 centroid tables are padded to a multiple of this
 T = TypeVar("T")
+# Compiled per-row loops for CPU blocks (`search_kernels`, numba); tests switch them off to compare.
+KERNELS = importlib.util.find_spec("numba") is not None
+
+
+def _compiled(x: torch.Tensor) -> bool:
+    return KERNELS and x.device.type == "cpu"
+
+
+def _loops() -> types.ModuleType:
+    from autointerp.core import search_kernels  # numba's import is deferred to the first compiled block
+
+    return search_kernels
 
 
 def normalise(x: torch.Tensor, center: torch.Tensor | None, mode: str) -> torch.Tensor:
@@ -120,7 +134,7 @@ class KernelRates:
     machine: str
 
 
-KERNELS_FILE = "search-kernels-v2.json"
+KERNELS_FILE = "search-kernels-v3.json"
 
 
 @functools.cache
@@ -409,19 +423,32 @@ class LowScores:
 
 
 def _low_scores(
-    x: torch.Tensor, norms: RowNorms, low_table: torch.Tensor, est: torch.Tensor | float, scratch: Scratch
+    x: torch.Tensor, norms: RowNorms | None, low_table: torch.Tensor, est: torch.Tensor | float, scratch: Scratch
 ) -> LowScores:
-    """O_j = ‖c_j‖² - 2x·c_j + σ for every row and centroid in one bf16 matmul (see `CentroidTable`)."""
+    """O_j = ‖c_j‖² - 2x·c_j + σ for every row and centroid in one bf16 matmul (see `CentroidTable`).
+    Without norms, the row norms are computed here, with the conversion to bf16."""
     r, d = x.shape
     low = scratch.get("low", (r, low_table.shape[1]), torch.bfloat16, x.device)
-    low[:, :d].copy_(x)
+    if (norms is None or norms.resid is None) and _compiled(x) and x.dtype == torch.float32:
+        # One compiled pass converts and measures (a fit's cached norms need only torch's faster copy).
+        xc = x.contiguous()
+        sq, rounding = torch.empty(r), torch.empty(r)
+        bits = xc.view(torch.int32).numpy().view("uint32")
+        out = low.view(torch.int16).numpy().view("uint16")
+        row = scratch.get("row", (d,), torch.int32, x.device).numpy().view("uint32")
+        _loops().to_bf16_rows(xc.numpy(), bits, out, sq.numpy(), rounding.numpy(), row)
+        norms = RowNorms(sq if norms is None else norms.sq, rounding)
+    else:
+        low[:, :d].copy_(x)
+        norms = norms if norms is not None else RowNorms(torch.linalg.vecdot(x, x))
     low[:, d : d + 2] = 1
     low[:, d + 2] = norms.sq - est  # σ, rounded to bf16: any shift works, it is the same for every j
     low[:, d + 3 :] = 0
-    resid = norms.resid
-    if resid is None:
+    if norms.resid is None:
         xt = scratch.get("xt", x.shape, torch.float32, x.device)
-        resid = torch.linalg.vector_norm(xt.copy_(low[:, :d]).sub_(x), dim=1)
+        norms = RowNorms(norms.sq, torch.linalg.vector_norm(xt.copy_(low[:, :d]).sub_(x), dim=1))
+    resid = norms.resid
+    assert resid is not None
     o = _low_matmul(low, low_table, scratch.get("o", (r, low_table.shape[0]), torch.bfloat16, x.device))
     scores = scratch.get("scores", o.shape, torch.float32, x.device).copy_(o)
     low_norm = norms.sq.sqrt() + resid  # ≥ ‖x̃‖ (triangle inequality)
@@ -479,6 +506,18 @@ def _lane_top2(s: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tenso
     return v1, group * LANES + lane, torch.minimum(lane_min.amin(1), members.amin(1))
 
 
+def _top2(s: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor | None]:
+    """`_lane_top2`, on CPU as one compiled pass after torch's lane minima (`search_kernels`), which it
+    returns too (the re-check looks for candidates only in lanes whose minimum is under the threshold)."""
+    if not _compiled(s):
+        return (*_lane_top2(s), None)
+    r, k = s.shape
+    lane_min = s.view(r, k // LANES, LANES).amin(1)
+    v1, b1, v2 = torch.empty(r), torch.empty(r, dtype=torch.long), torch.empty(r)
+    _loops().top2_from_lanes(s.numpy(), lane_min.numpy(), v1.numpy(), b1.numpy(), v2.numpy())
+    return v1, b1, v2, lane_min
+
+
 @dataclass
 class Certified:
     """One block's bf16 verdict: the bf16 top m (columns, scores), the rows it does not settle, per row
@@ -489,14 +528,15 @@ class Certified:
     unsure: torch.Tensor
     thr: torch.Tensor
     window: Window
+    lane_min: torch.Tensor | None = None  # (rows, LANES) per-lane minimum scores, from the compiled top two
 
 
 def _certify(low: LowScores, table: CentroidTable, m: int) -> Certified:
     """The bf16 top m of each row and which rows that settles (`_window`)."""
     if m == 1:
-        v1, b1, v2 = _lane_top2(low.scores)
+        v1, b1, v2, lanes = _top2(low.scores)
         w = _window(low, table, v1, b1)
-        return Certified(b1.unsqueeze(1), v1.unsqueeze(1), (v2 - v1) <= w.width, v1 + w.width, w)
+        return Certified(b1.unsqueeze(1), v1.unsqueeze(1), (v2 - v1) <= w.width, v1 + w.width, w, lanes)
     vals, idx = _smallest(low.scores, 2)
     low.scores.view(-1)[torch.arange(len(idx), device=idx.device) * low.scores.shape[1] + idx[:, 0]] = vals[:, 0]
     w1 = _window(low, table, vals[:, 0], idx[:, 0])
@@ -535,6 +575,8 @@ def _rescore(
     For m = 1 with pair tables, `_prune` first drops the candidates that provably lose to the bf16 pick.
     Returns columns, squared distances, rows left with more than one candidate, pairs scored for them."""
     m = cert.idx.shape[1]
+    if m == 1 and cert.lane_min is not None:
+        return _rescore_compiled(x, low, table, cert, redo)
     hit = low.scores.index_select(0, redo) <= cert.thr[redo].unsqueeze(1)
     counts = hit.sum(1)
     idx = torch.empty((len(redo), m), dtype=torch.long, device=x.device)
@@ -566,9 +608,30 @@ def _rescore(
     return idx, d2, doubtful + len(many), pairs
 
 
+def _rescore_compiled(
+    x: torch.Tensor, low: LowScores, table: CentroidTable, cert: Certified, redo: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor, int, int]:
+    """`_rescore` for m = 1 on CPU: one compiled loop per doubtful row (`search_kernels.refine_one`)."""
+    n = len(redo)
+    idx, d2, scored = torch.empty(n, dtype=torch.long), torch.empty(n), torch.empty(n, dtype=torch.long)
+    w = cert.window
+    pairs = table.pairs
+    none = torch.empty((0, 0))
+    pdist, pspread, ptilt = (pairs.dist, pairs.spread, pairs.tilt) if pairs is not None else (none, none, none)
+    assert cert.lane_min is not None
+    _loops().refine_one(
+        low.scores.numpy(), cert.lane_min.numpy(), cert.thr.numpy(), redo.numpy(), x.contiguous().numpy(),
+        table.c.numpy(), cert.idx[:, 0].contiguous().numpy(), cert.vals[:, 0].contiguous().numpy(), low.resid.numpy(),
+        w.dist.numpy(), w.rounding.numpy(), pdist.numpy(), pspread.numpy(), ptilt.numpy(),
+        U_BF16 / (1 - U_BF16), idx.numpy(), d2.numpy(), scored.numpy(),
+    )  # fmt: skip
+    doubtful = scored > 1
+    return idx.unsqueeze(1), d2.unsqueeze(1), int(doubtful.sum()), int(scored[doubtful].sum())
+
+
 def _search_block(
     x: torch.Tensor,
-    norms: RowNorms,
+    norms: RowNorms | None,
     table: CentroidTable,
     m: int,
     est: torch.Tensor | float,
@@ -586,13 +649,15 @@ def _search_block(
     nearest among those at most W above the bf16 second, with W the larger of the two winners').
     A row with no candidate but its winner(s) keeps the bf16 answer, which is then provably the
     exact one; the other rows' candidates (a few per row) get float32 distances (`_rescore`),
-    so a doubtful row costs a few dot products, not a float32 search of all k centroids."""
+    so a doubtful row costs a few dot products, not a float32 search of all k centroids.
+    Without norms, the row norms are computed here."""
     m = min(m, table.c.shape[0])
-    xsq = norms.sq.unsqueeze(1)
     if table.low is None:
         vals, idx = _smallest(_f32_scores(x, table), m)
-        return BlockResult(idx, (vals + xsq).clamp_min(0))
+        sq = norms.sq if norms is not None else torch.linalg.vecdot(x, x)
+        return BlockResult(idx, (vals + sq.unsqueeze(1)).clamp_min(0))
     low = _low_scores(x, norms, table.low, est, scratch)
+    xsq = low.sq.unsqueeze(1)
     cert = _certify(low, table, m)
     idx = cert.idx
     d2 = cert.vals - low.sigma.unsqueeze(1) + xsq
@@ -607,9 +672,21 @@ def _search_block(
 
 
 def _row_dots(x: torch.Tensor, c: torch.Tensor, cols: torch.Tensor, scratch: Scratch) -> torch.Tensor:
-    """x[p] · c[cols[p]] for every row p, gathering into a reused buffer."""
+    """x[p] · c[cols[p]] for every row p, gathering into a reused buffer (or compiled, on CPU)."""
+    if _compiled(x):
+        out = torch.empty(len(x))
+        _loops().row_dots(x.contiguous().numpy(), c.numpy(), cols.contiguous().numpy(), out.numpy())
+        return out
     g = torch.index_select(c, 0, cols, out=scratch.get("gather", x.shape, torch.float32, x.device))
     return g.mul_(x).sum(1)
+
+
+def add_rows(sums: torch.Tensor, labels: torch.Tensor, x: torch.Tensor) -> None:
+    """sums[labels[p]] += x[p] for every row p: a k-means step's cluster sums, block by block."""
+    if _compiled(x) and x.dtype == sums.dtype == torch.float32 and x.is_contiguous():
+        _loops().add_rows(sums.numpy(), labels.contiguous().numpy(), x.numpy())
+    else:
+        sums.index_add_(0, labels, x.to(sums.dtype))
 
 
 def _pilot_estimate(x: torch.Tensor, table: CentroidTable, rows: int = 256) -> float:
@@ -704,8 +781,23 @@ class Recheck:
         return Recheck(self.rows + other.rows, self.pairs + other.pairs)
 
 
+@dataclass
+class Hint:
+    """What a caller already knows about the rows: their norms (with the bf16 rounding residuals) and a
+    close estimate of each row's nearest squared distance (a k-means fit's last step), which makes the
+    bf16 pass's shift per row instead of per block, so fewer rows are doubtful."""
+
+    norms: RowNorms
+    est: torch.Tensor
+
+
 def search(
-    x: torch.Tensor, centroids: torch.Tensor, m: int, chunk: int = CHUNK, precision: str = "auto"
+    x: torch.Tensor,
+    centroids: torch.Tensor,
+    m: int,
+    chunk: int = CHUNK,
+    precision: str = "auto",
+    hint: Hint | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor, Recheck]:
     """The m nearest centroids of every row with exact squared distances, in blocks so memory stays flat.
     Returns (indices (n, m), squared distances (n, m), what the bf16 pass re-checked exactly)."""
@@ -715,16 +807,21 @@ def search(
     n = x.shape[0]
     idx = torch.empty((n, m), dtype=torch.long, device=x.device)
     d2 = torch.empty((n, m), device=x.device)
-    first_est = _pilot_estimate(x, table) if bf16 else 0.0
+    first_est = _pilot_estimate(x, table) if bf16 and hint is None else 0.0
 
     def rows(start: int, end: int) -> Recheck:
-        scratch, est, rechecked = Scratch(), first_est, Recheck()
+        scratch, rechecked = Scratch(), Recheck()
+        est: torch.Tensor | float = first_est
         for s in range(start, end, chunk):
-            xb = x[s : min(s + chunk, end)].float()
-            res = _search_block(xb, RowNorms(torch.linalg.vecdot(xb, xb)), table, m, est, True, scratch)
-            idx[s : s + len(xb)], d2[s : s + len(xb)] = res.idx, res.d2
+            e = min(s + chunk, end)
+            xb = x[s:e].float()
+            norms = None  # computed with the block's conversion to bf16 (see `_low_scores`)
+            if hint is not None:
+                norms, est = hint.norms.slice(s, e), hint.est[s:e]
+            res = _search_block(xb, norms, table, m, est, True, scratch)
+            idx[s:e], d2[s:e] = res.idx, res.d2
             rechecked += Recheck(res.rechecked, res.pairs)
-            if bf16:
+            if bf16 and hint is None:
                 est = float(res.d2[:, 0].median())
         return rechecked
 
@@ -762,8 +859,8 @@ def nearest_two(x: torch.Tensor, centroids: torch.Tensor, chunk: int = CHUNK, pr
 
 
 def assign(
-    x: torch.Tensor, centroids: torch.Tensor, chunk: int = CHUNK, precision: str = "auto"
+    x: torch.Tensor, centroids: torch.Tensor, chunk: int = CHUNK, precision: str = "auto", hint: Hint | None = None
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Nearest centroid and its exact squared distance for every row."""
-    idx, d2, _ = search(x, centroids, 1, chunk, precision)
+    idx, d2, _ = search(x, centroids, 1, chunk, precision, hint)
     return idx[:, 0], d2[:, 0]

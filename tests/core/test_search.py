@@ -1,3 +1,4 @@
+import importlib.util
 import json
 import subprocess
 import sys
@@ -8,6 +9,19 @@ import torch
 from autointerp.build.kmeans import fit_kmeans
 from autointerp.core import search as core_search
 from autointerp.core.search import _argmin_rows, assign, nearest_two, search
+
+NUMBA = importlib.util.find_spec("numba") is not None
+PATHS = [
+    pytest.param(True, id="compiled", marks=pytest.mark.skipif(not NUMBA, reason="no numba")),
+    pytest.param(False, id="torch"),
+]
+
+
+@pytest.fixture(params=PATHS)
+def loops(request, monkeypatch) -> bool:
+    """Each bf16 test runs twice: with the compiled per-row loops (CPU) and with the torch ops (GPUs)."""
+    monkeypatch.setattr(core_search, "KERNELS", request.param)
+    return request.param
 
 
 def test_nearest_two_matches_brute_force():
@@ -43,7 +57,7 @@ def exact_scores(x: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
     return (c64 * c64).sum(1) - 2 * x64 @ c64.t()
 
 
-def test_bf16_labels_equal_exact_labels_on_real_activations(real_acts):
+def test_bf16_labels_equal_exact_labels_on_real_activations(real_acts, loops):
     x = real_acts
     g = torch.Generator().manual_seed(0)
     for c in (x[torch.randperm(len(x), generator=g)[:256]].clone(), fit_kmeans(x, 96, iters=5, seed=1).centroids):
@@ -66,7 +80,7 @@ def test_bf16_labels_equal_exact_labels_on_real_activations(real_acts):
         assert (f32_idx[:, 0] == search(x, c, 1, precision="bf16")[0][:, 0]).double().mean() >= 0.999
 
 
-def test_bf16_bound_holds_on_hostile_data():
+def test_bf16_bound_holds_on_hostile_data(loops):
     """Large norms, one dominant dimension, duplicated centroids and near ties: the bf16 winner (or the
     re-checked one) is always the exact nearest up to float32 rounding."""
     g = torch.Generator().manual_seed(3)
@@ -205,7 +219,7 @@ def near_ties(n: int, d: int, k: int, seed: int) -> tuple[torch.Tensor, torch.Te
 
 
 @pytest.mark.parametrize(("n", "d", "k"), [(300, 16, 40), (40_000, 256, 512)])
-def test_bf16_labels_equal_float32_argmin_on_near_ties(n, d, k):
+def test_bf16_labels_equal_float32_argmin_on_near_ties(n, d, k, loops):
     """Tiny and large: every label of the bf16 search is the float32 search's (and the float64 argmin's)
     wherever float64 separates the places by more than float32 resolves; on the remaining rows (points
     placed exactly on a bisector: a tie that float32 rounding, not geometry, decides) the pick is one of
@@ -230,7 +244,7 @@ def test_bf16_labels_equal_float32_argmin_on_near_ties(n, d, k):
     assert not torch.isin(search(x[on_dup], c, 1, precision="bf16")[0], torch.arange(k - dup, k)).any()
 
 
-def test_rows_the_bound_settles_keep_the_float64_label():
+def test_rows_the_bound_settles_keep_the_float64_label(loops):
     """The bound's sufficiency, on its own: on every row the bf16 pass settles, the bf16 winner is the
     float64 argmin, and every other centroid's bf16 score lead over it is no larger than the window
     plus the actual error; on every doubtful row the exact top m are among the candidates."""
@@ -266,3 +280,79 @@ def test_making_a_worker_pool_keeps_the_callers_thread_count():
         assert torch.get_num_threads() == 2
     finally:
         torch.set_num_threads(before)
+
+
+def test_numba_is_installed_so_the_compiled_loops_are_what_runs_on_cpu():
+    """requirements.txt has numba: the compiled path is the one users get, so the tests above are not
+    checking the torch fallback twice."""
+    assert NUMBA and core_search.KERNELS
+    assert core_search._compiled(torch.zeros(1)) and not core_search._compiled(torch.zeros(1, device="meta"))
+
+
+@pytest.mark.skipif(not NUMBA, reason="no numba")
+def test_compiled_loops_equal_the_torch_ops_block_by_block(monkeypatch):
+    """Top two with ties (cross-lane and in-lane), the re-check and the exact distances: the compiled
+    loops give the torch ops' answers on the same block, counts of re-checked rows and pairs included."""
+    x, c = near_ties(4096, 96, 320, seed=5)
+    g = torch.Generator().manual_seed(1)
+    s = torch.randn(600, 1024, generator=g)
+    s[:, 700] = s[:, 3] = s.min(1).values - 1
+    s[:50, 35] = s[:50, 3]
+    v1, b1, v2, lanes = core_search._top2(s)
+    ref = core_search._lane_top2(s.clone())
+    assert torch.equal(v1, ref[0]) and torch.equal(v2, ref[2]) and (v1 == v2)[:50].all()
+    assert torch.equal(s.gather(1, b1.unsqueeze(1)).squeeze(1), v1) and lanes is not None
+    table = core_search.CentroidTable.build(c, x.device, True)
+    norms = core_search.RowNorms.of(x, True)
+    out = {}
+    for compiled in (True, False):
+        monkeypatch.setattr(core_search, "KERNELS", compiled)
+        out[compiled] = core_search._search_block(x, norms, table, 1, 0.5, True, core_search.Scratch())
+    fast, slow = out[True], out[False]
+    assert fast.rechecked > 0 and (fast.rechecked, fast.pairs) == (slow.rechecked, slow.pairs)
+    _, ref_d2 = f64_top(x, c, 2)
+    resolvable = (ref_d2[:, 1] - ref_d2[:, 0]) > 1e-5  # elsewhere float32 rounding order picks among ties
+    assert resolvable.double().mean() > 0.3 and (~resolvable).any()
+    assert torch.equal(fast.idx[resolvable], slow.idx[resolvable])
+    assert torch.allclose(fast.d2, slow.d2, atol=1e-5)
+    cols = torch.randint(0, len(c), (len(x),), generator=g)
+    dots = core_search._row_dots(x, table.c, cols, core_search.Scratch())
+    assert torch.allclose(dots.double(), (x.double() * c.double()[cols]).sum(1), atol=1e-5)
+
+
+def test_a_hint_of_last_distances_keeps_the_labels_and_re_checks_fewer_rows(real_acts, loops):
+    """A fit's final pass passes its last distances as the bf16 shift per row: same labels and distances
+    as a search without them, fewer doubtful rows."""
+    x = real_acts.repeat(-(-3 * core_search.CHUNK // len(real_acts)), 1)
+    x = x + 1e-3 * torch.randn(x.shape, generator=torch.Generator().manual_seed(0))
+    c = fit_kmeans(x, 64, iters=4, seed=0, precision="f32").centroids
+    plain_idx, plain_d2, plain = search(x, c, 1, precision="bf16")
+    hint = core_search.Hint(core_search.RowNorms.of(x, True), plain_d2[:, 0] * 1.01)
+    idx, d2, hinted = search(x, c, 1, precision="bf16", hint=hint)
+    assert torch.equal(idx, plain_idx) and torch.allclose(d2, plain_d2, atol=1e-5)
+    assert hinted.rows < plain.rows
+
+
+@pytest.mark.skipif(not NUMBA, reason="no numba")
+def test_compiled_bf16_conversion_is_torchs_bit_for_bit():
+    """The compiled conversion rounds as torch does (to nearest, ties to even; inf and signed zeros kept;
+    NaN stays NaN), and its row norms and rounding residuals are the float64 values: the error bound
+    assumes the matmul sees exactly these bf16 values."""
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(300, 70, generator=g) * torch.logspace(-18, 18, 70)
+    x[0, :5] = torch.tensor([float("inf"), -float("inf"), float("nan"), 0.0, -0.0])
+    x[1] = 1.0 + torch.arange(70) * 2.0**-9  # every other value a tie at bf16's rounding boundary
+    x[2] = -x[1]
+    table = core_search.CentroidTable.build(torch.randn(32, 70, generator=g), x.device, True)
+    scratch = core_search.Scratch()
+    low = core_search._low_scores(x, None, table.low, 0.0, scratch)
+    got = scratch.get("low", (300, table.low.shape[1]), torch.bfloat16, x.device)[:, :70]
+    want = x.bfloat16()
+    nan = want.isnan()
+    assert torch.equal(got.isnan(), nan)
+    assert torch.equal(got.view(torch.int16)[~nan], want.view(torch.int16)[~nan])
+    fine = torch.isfinite(x).all(1)
+    x64 = x[fine].double()
+    assert torch.allclose(low.sq[fine].double(), (x64 * x64).sum(1), rtol=1e-6)
+    resid = (x64 - want[fine].double()).norm(dim=1)
+    assert torch.allclose(low.resid[fine].double(), resid, rtol=1e-6)
