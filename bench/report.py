@@ -115,7 +115,9 @@ where its block ran at least 1.1× as fast as the float32 one, float32 otherwise
 The bf16 search returns the float32 labels: per row a proven bound on the bf16 rounding error of a
 score difference leaves only the centroids within it as candidates, and rows with more than their
 winner(s) among them get those candidates' distances in float32 (a few dot products, not a float32
-search of all k).
+search of all k). On CPUs the per-row work around the matmul (the conversion to bf16 with the row norms,
+the top two or three, the re-check, the cluster sums of a fit) runs as compiled loops
+(`autointerp/core/search_kernels.py`, numba); as torch ops it cost 60-80% of the matmul itself.
 
 **Machine-independent figures, and what they imply for Zen 4.** A row's time is its flops over (its
 share of the bf16 kernel × that kernel's rate), so with the bf16 search the verdict on another machine

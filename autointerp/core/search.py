@@ -10,7 +10,8 @@ else must stay small next to it. Two exact searches share one API (`search`):
   CPUs, more on AMX and GPUs) and, per row, a bound on its rounding error; only the centroids whose bf16
   score lies within the bound of the winner's can be nearer, and rows with more than the winner among
   them get those few candidates' distances in float32 (see `_search_block`). See `_use_bf16` for what
-  `precision="auto"` picks: a timing of both kernels, once per machine.
+  `precision="auto"` picks: a timing of both kernels, once per machine. On CPUs the per-row steps run
+  as compiled loops (`search_kernels`); the torch ops here serve GPUs and are the tests' reference.
 
 Both return the float32 labels, up to ties within float32 rounding.
 """
@@ -537,12 +538,29 @@ def _certify(low: LowScores, table: CentroidTable, m: int) -> Certified:
         v1, b1, v2, lanes = _top2(low.scores)
         w = _window(low, table, v1, b1)
         return Certified(b1.unsqueeze(1), v1.unsqueeze(1), (v2 - v1) <= w.width, v1 + w.width, w, lanes)
+    if _compiled(low.scores):
+        return _certify_two_compiled(low, table)
     vals, idx = _smallest(low.scores, 2)
     low.scores.view(-1)[torch.arange(len(idx), device=idx.device) * low.scores.shape[1] + idx[:, 0]] = vals[:, 0]
     w1 = _window(low, table, vals[:, 0], idx[:, 0])
     thr = vals[:, 1] + torch.maximum(w1.width, _window(low, table, vals[:, 1], idx[:, 1]).width)
     crowded = (low.scores <= thr.unsqueeze(1)).sum(1) > 2
     return Certified(idx, vals, crowded | ((vals[:, 1] - vals[:, 0]) <= w1.width), thr, w1)
+
+
+def _certify_two_compiled(low: LowScores, table: CentroidTable) -> Certified:
+    """`_certify` for m = 2 from one compiled pass (`search_kernels.top3_from_lanes`): more than two
+    scores under the threshold is the third smallest being under it."""
+    s = low.scores
+    r, k = s.shape
+    lanes = s.view(r, k // LANES, LANES).amin(1)
+    v1, v2, v3 = torch.empty(r), torch.empty(r), torch.empty(r)
+    b1, b2 = torch.empty(r, dtype=torch.long), torch.empty(r, dtype=torch.long)
+    _loops().top3_from_lanes(s.numpy(), lanes.numpy(), v1.numpy(), b1.numpy(), v2.numpy(), b2.numpy(), v3.numpy())
+    w1 = _window(low, table, v1, b1)
+    thr = v2 + torch.maximum(w1.width, _window(low, table, v2, b2).width)
+    unsure = (v3 <= thr) | ((v2 - v1) <= w1.width)
+    return Certified(torch.stack([b1, b2], 1), torch.stack([v1, v2], 1), unsure, thr, w1, lanes)
 
 
 def _prune(low: LowScores, table: CentroidTable, cert: Certified, rows: torch.Tensor, rc: torch.Tensor) -> torch.Tensor:
@@ -575,7 +593,7 @@ def _rescore(
     For m = 1 with pair tables, `_prune` first drops the candidates that provably lose to the bf16 pick.
     Returns columns, squared distances, rows left with more than one candidate, pairs scored for them."""
     m = cert.idx.shape[1]
-    if m == 1 and cert.lane_min is not None:
+    if cert.lane_min is not None:
         return _rescore_compiled(x, low, table, cert, redo)
     hit = low.scores.index_select(0, redo) <= cert.thr[redo].unsqueeze(1)
     counts = hit.sum(1)
@@ -611,22 +629,26 @@ def _rescore(
 def _rescore_compiled(
     x: torch.Tensor, low: LowScores, table: CentroidTable, cert: Certified, redo: torch.Tensor
 ) -> tuple[torch.Tensor, torch.Tensor, int, int]:
-    """`_rescore` for m = 1 on CPU: one compiled loop per doubtful row (`search_kernels.refine_one`)."""
-    n = len(redo)
-    idx, d2, scored = torch.empty(n, dtype=torch.long), torch.empty(n), torch.empty(n, dtype=torch.long)
-    w = cert.window
-    pairs = table.pairs
-    none = torch.empty((0, 0))
-    pdist, pspread, ptilt = (pairs.dist, pairs.spread, pairs.tilt) if pairs is not None else (none, none, none)
+    """`_rescore` on CPU: one compiled loop per doubtful row (`search_kernels.refine_one` / `refine_two`)."""
+    n, m = len(redo), cert.idx.shape[1]
+    idx, d2 = torch.empty((n, m), dtype=torch.long), torch.empty((n, m))
+    scored = torch.empty(n, dtype=torch.long)
     assert cert.lane_min is not None
-    _loops().refine_one(
-        low.scores.numpy(), cert.lane_min.numpy(), cert.thr.numpy(), redo.numpy(), x.contiguous().numpy(),
-        table.c.numpy(), cert.idx[:, 0].contiguous().numpy(), cert.vals[:, 0].contiguous().numpy(), low.resid.numpy(),
-        w.dist.numpy(), w.rounding.numpy(), pdist.numpy(), pspread.numpy(), ptilt.numpy(),
-        U_BF16 / (1 - U_BF16), idx.numpy(), d2.numpy(), scored.numpy(),
-    )  # fmt: skip
-    doubtful = scored > 1
-    return idx.unsqueeze(1), d2.unsqueeze(1), int(doubtful.sum()), int(scored[doubtful].sum())
+    head = (low.scores.numpy(), cert.lane_min.numpy(), cert.thr.numpy(), redo.numpy(), x.contiguous().numpy())
+    if m == 2:
+        _loops().refine_two(*head, table.c.numpy(), idx.numpy(), d2.numpy(), scored.numpy())
+    else:
+        w = cert.window
+        none = torch.empty((0, 0))
+        pairs = table.pairs
+        pdist, pspread, ptilt = (pairs.dist, pairs.spread, pairs.tilt) if pairs is not None else (none, none, none)
+        _loops().refine_one(
+            *head, table.c.numpy(), cert.idx[:, 0].contiguous().numpy(), cert.vals[:, 0].contiguous().numpy(),
+            low.resid.numpy(), w.dist.numpy(), w.rounding.numpy(), pdist.numpy(), pspread.numpy(), ptilt.numpy(),
+            U_BF16 / (1 - U_BF16), idx[:, 0].numpy(), d2[:, 0].numpy(), scored.numpy(),
+        )  # fmt: skip
+    doubtful = scored > m
+    return idx, d2, int(doubtful.sum()), int(scored[doubtful].sum())
 
 
 def _search_block(

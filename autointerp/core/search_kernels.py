@@ -73,6 +73,43 @@ def top2_from_lanes(scores, lane_min, v1, b1, v2):
         v1[p], b1[p], v2[p] = best, col, second
 
 
+@njit(nogil=True, cache=True)
+def top3_from_lanes(scores, lane_min, v1, b1, v2, b2, v3):
+    """Per row: the three smallest scores (the first two with a column holding each), from the members of
+    the three lanes with the smallest minima: any score outside them is at least those three minima,
+    so it cannot be below the third smallest inside them. Equal scores may come back in either order;
+    the search re-checks every row with a tie for first or second place."""
+    rows, k = scores.shape
+    groups = k // LANES
+    for p in range(rows):
+        l1, l2, l3 = -1, -1, -1
+        m1, m2, m3 = np.inf, np.inf, np.inf
+        for ln in range(LANES):
+            v = lane_min[p, ln]
+            if v < m1:
+                m3, l3, m2, l2, m1, l1 = m2, l2, m1, l1, v, ln
+            elif v < m2:
+                m3, l3, m2, l2 = m2, l2, v, ln
+            elif v < m3:
+                m3, l3 = v, ln
+        t1, t2, t3 = np.inf, np.inf, np.inf
+        c1, c2 = -1, -1
+        for q in range(3):
+            ln = l1 if q == 0 else (l2 if q == 1 else l3)
+            if ln < 0:
+                continue
+            for g in range(groups):
+                j = g * LANES + ln
+                v = scores[p, j]
+                if v < t1 or (v == t1 and j < c1):
+                    t3, t2, c2, t1, c1 = t2, t1, c1, v, j
+                elif v < t2 or (v == t2 and j < c2):
+                    t3, t2, c2 = t2, v, j
+                elif v < t3:
+                    t3 = v
+        v1[p], b1[p], v2[p], b2[p], v3[p] = t1, c1, t2, c2, t3
+
+
 @njit(nogil=True, cache=True, fastmath={"reassoc", "contract"})
 def _sq_dist(x, c, p, j):
     """‖x[p] - c[j]‖², a float32 sum (`reassoc` lets LLVM split it into vector lanes: measured 46 ns at
@@ -118,6 +155,32 @@ def refine_one(
                 if v < best or (v == best and j < col):
                     best, col = v, j
         out_idx[i], out_d2[i], out_n[i] = col, best, n
+
+
+@njit(nogil=True, cache=True)
+def refine_two(scores, lane_min, thr, redo, x, c, out_idx, out_d2, out_n):
+    """The exact two nearest centroids of each row in `redo`, among those scoring at most thr[p] (looked
+    for only in lanes whose minimum is): float32 ‖x - c‖², nearest first, ties to the lower column."""
+    k = c.shape[0]
+    groups = scores.shape[1] // LANES
+    for i in range(len(redo)):
+        p = redo[i]
+        top = thr[p]
+        d1, d2, c1, c2, n = np.inf, np.inf, -1, -1, 0
+        for ln in range(LANES):
+            if lane_min[p, ln] > top:
+                continue
+            for g in range(groups):
+                j = g * LANES + ln
+                if j >= k or scores[p, j] > top:
+                    continue
+                v = _sq_dist(x, c, p, j)
+                n += 1
+                if v < d1 or (v == d1 and j < c1):
+                    d2, c2, d1, c1 = d1, c1, v, j
+                elif v < d2 or (v == d2 and j < c2):
+                    d2, c2 = v, j
+        out_idx[i, 0], out_idx[i, 1], out_d2[i, 0], out_d2[i, 1], out_n[i] = c1, c2, d1, d2, n
 
 
 @njit(nogil=True, cache=True, fastmath={"reassoc", "contract"})
