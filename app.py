@@ -27,7 +27,7 @@ from autointerp.config import BuildConfig, RunOptions, default_workspace_root  #
 from autointerp.errors import AutoInterpError  # noqa: E402
 from autointerp.explain.clients.factory import HTTP_CLIENTS, ClientSettings, Provider, make_client  # noqa: E402
 from autointerp.explain.llm_choice import ExplainPlan, make_plan  # noqa: E402
-from autointerp.prepare import disable_pymount  # noqa: E402
+from autointerp.prepare import disable_pymount, use_compiled_loops  # noqa: E402
 from autointerp.ui.browse import workspace_labels  # noqa: E402
 from autointerp.ui.chips import esc  # noqa: E402
 from autointerp.ui.eta import duration_text, time_left  # noqa: E402
@@ -36,6 +36,9 @@ from autointerp.workspace import list_workspaces  # noqa: E402
 from pages._shared.widgets import follow_deep_link, linked_workspace  # noqa: E402
 
 disable_pymount()  # the dashboard never needs nnsight's `.save` mount, and async HTTP breaks under it
+# The server builds the default workspace in-process and then serves: numba's ~150 MB would stay resident
+# for the whole session, to save about a second of the default build's k-means (bench/dashboard.py).
+use_compiled_loops(False)
 
 
 def default_config() -> BuildConfig:

@@ -16,6 +16,7 @@ from typing import Any
 from autointerp.config import BuildConfig, RunOptions
 from autointerp.core.models import load_model, release_memory, resolve_model_path
 from autointerp.core.nnsight_mount import disable_pymount
+from autointerp.core.search import use_compiled_loops
 from autointerp.explain.lifecycle import ExplainCounts
 from autointerp.interp import KMeansAutoInterp
 from autointerp.progress import Progress, silent
@@ -30,6 +31,7 @@ __all__ = [
     "prepare_workspace",
     "release_memory",
     "resolve_model_path",
+    "use_compiled_loops",
 ]
 
 EXPLAIN_STAGE = "explain every centroid (offline)"

@@ -108,7 +108,7 @@ assignment rows) come from issue 20's idle re-run and **were not measured here**
 available to the task that wrote this.
 
 **Which search runs.** `precision="auto"` times, once per machine (CPU model, torch version,
-instruction set; cached in `~/.cache/autointerp/search-kernels-v3.json`), the bf16 and float32 matmul
+instruction set; cached in `~/.cache/autointerp/search-kernels-v4.json`), the bf16 and float32 matmul
 kernels and one 4096-row search block of each kind on synthetic clustered data, and runs the bf16 search
 where its block ran at least 1.1× as fast as the float32 one, float32 otherwise (and for searches under
 2,048 rows); the fit's assignment step, which needs no exact distances, is timed and decided separately.

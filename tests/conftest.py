@@ -25,6 +25,17 @@ SENTENCES = [
 ]
 
 
+@pytest.fixture(autouse=True)
+def _search_loops_restored():
+    """An AppTest runs app.py in this process, and the dashboard turns the compiled search loops off for
+    its own process: each test starts with the library's default."""
+    from autointerp.core import search
+
+    before = search.KERNELS
+    yield
+    search.KERNELS = before
+
+
 def corpus_lines(n: int = 300, seed: int = 0) -> list[str]:
     rng = random.Random(seed)
     return [" ".join(rng.sample(SENTENCES, 3)) for _ in range(n)]

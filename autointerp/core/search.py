@@ -46,10 +46,21 @@ LANES = 32  # see _argmin_rows; bf16 centroid tables are padded to a multiple of
 T = TypeVar("T")
 # Compiled per-row loops for CPU blocks (`search_kernels`, numba); tests switch them off to compare.
 KERNELS = importlib.util.find_spec("numba") is not None
+_TORCH_ONLY = threading.local()  # set while the start-up timing measures the torch ops on its own thread
 
 
 def _compiled(x: torch.Tensor) -> bool:
-    return KERNELS and x.device.type == "cpu"
+    return KERNELS and x.device.type == "cpu" and not getattr(_TORCH_ONLY, "on", False)
+
+
+def use_compiled_loops(enabled: bool) -> None:
+    """Whether this process's CPU searches run the compiled loops (where numba is installed). The first
+    large bf16 search then loads numba and LLVM, about 150 MB that stay resident: a process that must stay
+    small turns them off (the dashboard's server, which builds in-process and then serves for hours; on the
+    default build they save about a second) and gets the torch ops, its precision picked from their own
+    timing (`KernelRates`)."""
+    global KERNELS
+    KERNELS = enabled and importlib.util.find_spec("numba") is not None
 
 
 def _loops() -> types.ModuleType:
@@ -117,7 +128,10 @@ def _use_bf16(x: torch.Tensor, centroids: torch.Tensor, m: int, precision: str, 
     if len(x) < MIN_BF16_ROWS:
         return False
     rates = kernel_rates()
-    bf16 = rates.bf16_fit if fit else rates.bf16_search
+    if KERNELS:
+        bf16 = rates.bf16_fit if fit else rates.bf16_search
+    else:
+        bf16 = rates.bf16_fit_torch if fit else rates.bf16_search_torch
     return bf16 >= BF16_EDGE * rates.f32_search
 
 
@@ -132,10 +146,12 @@ class KernelRates:
     f32_search: float
     bf16_search: float  # with exact distances, as `search` returns them
     bf16_fit: float  # a fit's assignment step: no exact distances, row norms cached
+    bf16_search_torch: float  # the same two with the torch ops (`use_compiled_loops(False)`, or no numba)
+    bf16_fit_torch: float
     machine: str
 
 
-KERNELS_FILE = "search-kernels-v3.json"
+KERNELS_FILE = "search-kernels-v4.json"
 
 
 @functools.cache
@@ -190,6 +206,8 @@ def _time_kernels(key: str, rows: int = CHUNK, d: int = 576, k: int = 1024, reps
         "bf16_search": lambda: _search_block(x, norms, low, 1, est, True, scratch),
         "bf16_fit": lambda: _search_block(x, fit_norms, low, 1, est, False, scratch),
     }
+    runs["bf16_search_torch"] = _torch_ops(runs["bf16_search"])
+    runs["bf16_fit_torch"] = _torch_ops(runs["bf16_fit"])
     best = dict.fromkeys(runs, float("inf"))
     for _ in range(reps + 1):  # the first round warms up
         for name, fn in runs.items():
@@ -199,6 +217,17 @@ def _time_kernels(key: str, rows: int = CHUNK, d: int = 576, k: int = 1024, reps
     gflop = 2.0 * rows * d * k / 1e9
     rates = {name: gflop / max(t, 1e-9) for name, t in best.items()}
     return KernelRates(**rates, machine=key)
+
+
+def _torch_ops(fn: Callable[[], object]) -> Callable[[], object]:
+    def run() -> object:
+        _TORCH_ONLY.on = True
+        try:
+            return fn()
+        finally:
+            _TORCH_ONLY.on = False
+
+    return run
 
 
 def _padded(d: int) -> int:

@@ -145,12 +145,20 @@ def test_auto_follows_the_measured_searches_and_caches_them_per_machine(real_act
         assert core_search.search_precision(x, c) == expect
         assert core_search.search_precision(x[:100], c) == "f32"  # too small to pay for the bf16 set-up
         for f32, bf16, want in ((100.0, 100.0, "f32"), (100.0, 200.0, "bf16")):
+            # the torch ops' rates say the opposite: they decide only where the compiled loops are off
+            torch_rate = 300.0 - bf16
             stored[key] |= {"f32_search": f32, "bf16_search": bf16, "bf16_fit": bf16}
+            stored[key] |= {"bf16_search_torch": torch_rate, "bf16_fit_torch": torch_rate}
             (tmp_path / core_search.KERNELS_FILE).write_text(json.dumps(stored))
             core_search.kernel_rates.cache_clear()
             assert core_search.search_precision(x, c) == want == core_search.search_precision(x, c, fit=True)
             idx, _, _ = search(x, c, 1)
             assert torch.equal(idx, search(x, c, 1, precision="f32")[0])
+            compiled = core_search.KERNELS
+            monkeypatch.setattr(core_search, "KERNELS", False)
+            other = "bf16" if want == "f32" else "f32"
+            assert core_search.search_precision(x, c) == other == core_search.search_precision(x, c, fit=True)
+            monkeypatch.setattr(core_search, "KERNELS", compiled)
     finally:
         core_search.kernel_rates.cache_clear()
 
@@ -283,10 +291,48 @@ def test_making_a_worker_pool_keeps_the_callers_thread_count():
 
 
 def test_numba_is_installed_so_the_compiled_loops_are_what_runs_on_cpu():
-    """requirements.txt has numba: the compiled path is the one users get, so the tests above are not
-    checking the torch fallback twice."""
+    """requirements.txt has numba: the compiled path is the one library users get, so the tests above are
+    not checking the torch fallback twice."""
     assert NUMBA and core_search.KERNELS
     assert core_search._compiled(torch.zeros(1)) and not core_search._compiled(torch.zeros(1, device="meta"))
+
+
+LOOPS_CHILD = """
+import sys, torch
+from autointerp.core import search
+search.use_compiled_loops(sys.argv[1] == "on")
+x, c = torch.randn(3 * search.CHUNK, 64), torch.randn(256, 64)
+idx, _, _ = search.search(x, c, 2, precision="bf16")
+search.assign(x, c, precision="bf16")
+print(int("numba" in sys.modules), int(torch.equal(idx, search.search(x, c, 2, precision="f32")[0])))
+"""
+
+
+@pytest.mark.skipif(not NUMBA, reason="no numba")
+def test_a_process_that_turns_the_loops_off_never_loads_numba():
+    """The dashboard's server turns the compiled loops off (numba and LLVM would stay resident, about
+    150 MB): its bf16 searches then run the torch ops, numba is never imported, and labels are the same."""
+    runs = {
+        mode: subprocess.run([sys.executable, "-c", LOOPS_CHILD, mode], capture_output=True, text=True, check=True)
+        for mode in ("off", "on")
+    }
+    assert runs["off"].stdout.split() == ["0", "1"]
+    assert runs["on"].stdout.split() == ["1", "1"]
+
+
+def test_the_dashboard_turns_the_loops_off():
+    """app.py calls use_compiled_loops(False) before anything builds (checked on its source: an AppTest
+    of the first launch is the llama.cpp test's job)."""
+    import ast
+    from pathlib import Path
+
+    app = Path(__file__).resolve().parents[2] / "app.py"
+    calls = [
+        node
+        for node in ast.walk(ast.parse(app.read_text()))
+        if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "use_compiled_loops"
+    ]
+    assert len(calls) == 1 and calls[0].args[0].value is False
 
 
 @pytest.mark.skipif(not NUMBA, reason="no numba")
