@@ -155,7 +155,9 @@ The device is chosen automatically (`cuda` when present), the model loads in bf1
 indexing run on the model's device through the same code path (there the search is the bf16 one with
 the float32 re-check; the bound assumes float32 accumulation, so the search turns off cuBLAS's reduced
 precision bf16 reductions for its own matmul). No GPU was available to the task that wrote this, so
-**the GPU table is not measured**: rerun `bench/run.py` on one and compare against `faiss-gpu`."""
+**the GPU table is not measured**: `python bench/gpu.py` on one prints it (labels against a float64
+argmin on adversarial near-ties, and the bf16 search's speed against the float32 one on a 200k × 1024
+assignment and a k=1024 fit); compare against `faiss-gpu` with `bench/run.py`."""
 
 RAY = """\
 `tests/backends/test_ray_backend.py` builds the same workspace with the local backend and with Ray
