@@ -27,6 +27,7 @@ import platform
 import threading
 import time
 import types
+import warnings
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, replace
@@ -50,7 +51,7 @@ _TORCH_ONLY = threading.local()  # set while the start-up timing measures the to
 
 
 def _compiled(x: torch.Tensor) -> bool:
-    return KERNELS and x.device.type == "cpu" and not getattr(_TORCH_ONLY, "on", False)
+    return KERNELS and x.device.type == "cpu" and not getattr(_TORCH_ONLY, "on", False) and _kernels() is not None
 
 
 def use_compiled_loops(enabled: bool) -> None:
@@ -63,10 +64,23 @@ def use_compiled_loops(enabled: bool) -> None:
     KERNELS = enabled and importlib.util.find_spec("numba") is not None
 
 
-def _loops() -> types.ModuleType:
-    from autointerp.core import search_kernels  # numba's import is deferred to the first compiled block
-
+@functools.cache
+def _kernels() -> types.ModuleType | None:
+    """The compiled loops, imported on the first compiled block (numba's import takes half a second), or
+    None where they cannot load: numba raises at import when it finds no writable cache folder (read-only
+    install and home), and the search then runs the torch ops."""
+    try:
+        from autointerp.core import search_kernels
+    except Exception as e:  # noqa: BLE001 - any failure to load leaves the torch ops, which are always there
+        warnings.warn(f"compiled search loops unavailable, using torch ops: {e}", RuntimeWarning, stacklevel=2)
+        return None
     return search_kernels
+
+
+def _loops() -> types.ModuleType:
+    loops = _kernels()
+    assert loops is not None  # callers run only where `_compiled` said yes
+    return loops
 
 
 def normalise(x: torch.Tensor, center: torch.Tensor | None, mode: str) -> torch.Tensor:

@@ -298,26 +298,37 @@ def test_numba_is_installed_so_the_compiled_loops_are_what_runs_on_cpu():
 
 
 LOOPS_CHILD = """
-import sys, torch
+import importlib.machinery, sys, types, warnings, torch
+if sys.argv[1] == "broken":  # numba installed, but its decorator raising, as with no writable cache folder
+    def njit(**options):
+        raise RuntimeError("cannot cache function: no locator available")
+    numba = types.ModuleType("numba")
+    numba.__spec__, numba.njit = importlib.machinery.ModuleSpec("numba", None), njit
+    sys.modules["numba"] = numba
 from autointerp.core import search
-search.use_compiled_loops(sys.argv[1] == "on")
+search.use_compiled_loops(sys.argv[1] != "off")
+warnings.simplefilter("error" if sys.argv[1] != "broken" else "default")
 x, c = torch.randn(3 * search.CHUNK, 64), torch.randn(256, 64)
 idx, _, _ = search.search(x, c, 2, precision="bf16")
 search.assign(x, c, precision="bf16")
-print(int("numba" in sys.modules), int(torch.equal(idx, search.search(x, c, 2, precision="f32")[0])))
+print(int("numba.core" in sys.modules), int(torch.equal(idx, search.search(x, c, 2, precision="f32")[0])))
 """
 
 
 @pytest.mark.skipif(not NUMBA, reason="no numba")
 def test_a_process_that_turns_the_loops_off_never_loads_numba():
     """The dashboard's server turns the compiled loops off (numba and LLVM would stay resident, about
-    150 MB): its bf16 searches then run the torch ops, numba is never imported, and labels are the same."""
+    150 MB): its bf16 searches then run the torch ops, numba is never imported, and labels are the same.
+    Where numba fails to load, the search falls back to the torch ops too."""
     runs = {
         mode: subprocess.run([sys.executable, "-c", LOOPS_CHILD, mode], capture_output=True, text=True, check=True)
-        for mode in ("off", "on")
+        for mode in ("off", "on", "broken")
     }
     assert runs["off"].stdout.split() == ["0", "1"]
     assert runs["on"].stdout.split() == ["1", "1"]
+    # numba failing to load leaves the torch ops, with one warning saying so, and the same labels
+    assert runs["broken"].stdout.split() == ["0", "1"]
+    assert runs["broken"].stderr.count("compiled search loops unavailable") == 1
 
 
 def test_the_dashboard_turns_the_loops_off():
