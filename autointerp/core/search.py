@@ -64,17 +64,26 @@ def use_compiled_loops(enabled: bool) -> None:
     KERNELS = enabled and importlib.util.find_spec("numba") is not None
 
 
-@functools.cache
+_LOADED: list[types.ModuleType | None] = []  # the one attempt to load the compiled loops, once made
+_LOAD_LOCK = threading.Lock()
+
+
 def _kernels() -> types.ModuleType | None:
     """The compiled loops, imported on the first compiled block (numba's import takes half a second), or
     None where they cannot load: numba raises at import when it finds no writable cache folder (read-only
-    install and home), and the search then runs the torch ops."""
-    try:
-        from autointerp.core import search_kernels
-    except Exception as e:  # noqa: BLE001 - any failure to load leaves the torch ops, which are always there
-        warnings.warn(f"compiled search loops unavailable, using torch ops: {e}", RuntimeWarning, stacklevel=2)
-        return None
-    return search_kernels
+    install and home), and the search then runs the torch ops. One attempt per process, under a lock: the
+    search's worker threads reach here together."""
+    if not _LOADED:
+        with _LOAD_LOCK:
+            if not _LOADED:
+                try:
+                    from autointerp.core import search_kernels
+                except Exception as e:  # noqa: BLE001 - any failure to load leaves the torch ops
+                    warnings.warn(f"compiled search loops unavailable, using torch ops: {e}", RuntimeWarning, 2)
+                    _LOADED.append(None)
+                else:
+                    _LOADED.append(search_kernels)
+    return _LOADED[0]
 
 
 def _loops() -> types.ModuleType:
