@@ -174,8 +174,6 @@ class LocalShards:
         cache, self._cache = self._cache, StepCache(self.precision)  # the fit is over: free its buffers
         # The last step's norms and distances make the final pass's bf16 shift per row (see `Hint`).
         hint = Hint(cache.norms, cache.est) if cache.norms is not None and cache.est is not None else None
-        if hint is not None and hint.norms.resid is None:
-            hint = None
         labels, d2 = assign(self.x, centroids, precision=self.precision, hint=hint)
         return labels, float(d2.sum())
 

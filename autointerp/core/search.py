@@ -45,8 +45,9 @@ U_F32 = 2.0**-24
 ROW_PAD = 16  # bf16 rows are padded to a multiple of this, which the bf16 dot-product kernels prefer
 LANES = 32  # see _argmin_rows; bf16 centroid tables are padded to a multiple of this
 T = TypeVar("T")
+NUMBA = importlib.util.find_spec("numba") is not None
 # Compiled per-row loops for CPU blocks (`search_kernels`, numba); tests switch them off to compare.
-KERNELS = importlib.util.find_spec("numba") is not None
+KERNELS = NUMBA
 _TORCH_ONLY = threading.local()  # set while the start-up timing measures the torch ops on its own thread
 
 
@@ -61,7 +62,7 @@ def use_compiled_loops(enabled: bool) -> None:
     default build they save about a second) and gets the torch ops, its precision picked from their own
     timing (`KernelRates`)."""
     global KERNELS
-    KERNELS = enabled and importlib.util.find_spec("numba") is not None
+    KERNELS = enabled and NUMBA
 
 
 _LOADED: list[types.ModuleType | None] = []  # the one attempt to load the compiled loops, once made
@@ -559,13 +560,17 @@ def _lane_top2(s: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tenso
     return v1, group * LANES + lane, torch.minimum(lane_min.amin(1), members.amin(1))
 
 
+def _lane_minima(s: torch.Tensor) -> torch.Tensor:
+    """(rows, LANES): the smallest score of each lane (column j is in lane j mod LANES)."""
+    return s.view(len(s), s.shape[1] // LANES, LANES).amin(1)
+
+
 def _top2(s: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor | None]:
     """`_lane_top2`, on CPU as one compiled pass after torch's lane minima (`search_kernels`), which it
     returns too (the re-check looks for candidates only in lanes whose minimum is under the threshold)."""
     if not _compiled(s):
         return (*_lane_top2(s), None)
-    r, k = s.shape
-    lane_min = s.view(r, k // LANES, LANES).amin(1)
+    r, lane_min = len(s), _lane_minima(s)
     v1, b1, v2 = torch.empty(r), torch.empty(r, dtype=torch.long), torch.empty(r)
     _loops().top2_from_lanes(s.numpy(), lane_min.numpy(), v1.numpy(), b1.numpy(), v2.numpy())
     return v1, b1, v2, lane_min
@@ -604,8 +609,7 @@ def _certify_two_compiled(low: LowScores, table: CentroidTable) -> Certified:
     """`_certify` for m = 2 from one compiled pass (`search_kernels.top3_from_lanes`): more than two
     scores under the threshold is the third smallest being under it."""
     s = low.scores
-    r, k = s.shape
-    lanes = s.view(r, k // LANES, LANES).amin(1)
+    r, lanes = len(s), _lane_minima(s)
     v1, v2, v3 = torch.empty(r), torch.empty(r), torch.empty(r)
     b1, b2 = torch.empty(r, dtype=torch.long), torch.empty(r, dtype=torch.long)
     _loops().top3_from_lanes(s.numpy(), lanes.numpy(), v1.numpy(), b1.numpy(), v2.numpy(), b2.numpy(), v3.numpy())

@@ -1,4 +1,3 @@
-import importlib.util
 import json
 import subprocess
 import sys
@@ -10,7 +9,7 @@ from autointerp.build.kmeans import fit_kmeans
 from autointerp.core import search as core_search
 from autointerp.core.search import _argmin_rows, assign, nearest_two, search
 
-NUMBA = importlib.util.find_spec("numba") is not None
+NUMBA = core_search.NUMBA
 PATHS = [
     pytest.param(True, id="compiled", marks=pytest.mark.skipif(not NUMBA, reason="no numba")),
     pytest.param(False, id="torch"),
